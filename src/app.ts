@@ -1,0 +1,187 @@
+// The composition root: the only module that knows every part. start() wires
+// broker -> decoder -> writer -> SQLite; stop() takes them down in the order that loses nothing:
+// stop taking messages, commit what is queued (acknowledging it), disconnect, close the database.
+import type { Config } from './config.js';
+import { decodePayload } from './decoders/index.js';
+import { createAppLogger, type AppLogger } from './logging/logger.js';
+import type { Logger } from './logging/types.js';
+import { EmbeddedBroker } from './mqtt/embedded-broker.js';
+import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
+import { ReadingStore } from './store/reading-store.js';
+import { ReadingWriter } from './store/reading-writer.js';
+import { nowMicros } from './store/time.js';
+import { realTimers, type Timers } from './timers.js';
+import { VERSION } from './version.js';
+
+export interface AppDeps {
+  /** A logger to use instead of creating the file logger (tests). */
+  logger?: AppLogger;
+  timers?: Timers;
+  /** Called when the app hits an unrecoverable error (e.g. broker refused credentials). */
+  onFatal?: (err: Error) => void;
+}
+
+export class ListenerApp {
+  private logger: AppLogger | undefined;
+  private log!: Logger;
+  private store: ReadingStore | undefined;
+  private writer: ReadingWriter | undefined;
+  private listener: MqttListener | undefined;
+  private broker: EmbeddedBroker | undefined;
+  private running = false;
+  private stopping: Promise<void> | undefined;
+  /** Last message seen (any kind), for the watchdog and status. */
+  readonly activity = { messages: 0, readings: 0, rejected: 0, lastMessageAt: 0, lastSensor: '' };
+
+  constructor(
+    readonly config: Config,
+    private readonly deps: AppDeps = {},
+  ) {}
+
+  get mqtt(): MqttListener | undefined {
+    return this.listener;
+  }
+
+  get readingWriter(): ReadingWriter | undefined {
+    return this.writer;
+  }
+
+  get embeddedBroker(): EmbeddedBroker | undefined {
+    return this.broker;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const c = this.config;
+    this.logger = this.deps.logger ?? createAppLogger({ file: c.logFile, level: c.logLevel, console: c.console });
+    this.log = this.logger.child('app');
+    this.log.info(`mqtt-iot-listener ${VERSION} starting (pid ${process.pid})`);
+    const storeLog = this.logger.child('store');
+    try {
+      this.store = new ReadingStore(c.dbFile, { durable: c.durable });
+      this.store.open();
+      storeLog.info(`database ${c.dbFile} open (WAL, synchronous=${c.durable ? 'FULL' : 'NORMAL'})`);
+      this.writer = new ReadingWriter(this.store, {
+        timers: this.deps.timers ?? realTimers,
+        onCommitError: (err, attempt, pending) => {
+          if (attempt === 1 || attempt % 10 === 0) {
+            storeLog.error(`cannot commit ${pending} message(s), nothing acknowledged; retrying (attempt ${attempt}): ${err.message}`);
+          }
+        },
+        onRecovered: (attempts) => storeLog.warn(`database writable again after ${attempts} failed commit(s)`),
+        onCommitted: (outcome) => {
+          if (outcome.sensorRows > 0) storeLog.info(`${outcome.sensorRows} sensor metadata change(s) recorded`);
+          if (outcome.duplicates > 0) storeLog.debug(`${outcome.duplicates} redelivered message(s) already stored; acknowledged only`);
+        },
+      });
+
+      if (c.embeddedBroker) {
+        const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
+        if (c.mqtt.username !== undefined) brokerOptions.username = c.mqtt.username;
+        if (c.mqtt.password !== undefined) brokerOptions.password = c.mqtt.password;
+        this.broker = new EmbeddedBroker(brokerOptions);
+        await this.broker.start();
+        this.logger
+          .child('mqtt')
+          .info(`embedded broker listening on ${this.broker.host}:${this.broker.port}${c.mqtt.username ? ' (credentials required)' : ''}`);
+      }
+
+      const mqttLog = this.logger.child('mqtt');
+      if (c.mqtt.source === 'none') mqttLog.info(`no credentials file ${c.credentialsFile}: connecting anonymously`);
+      else mqttLog.info(`credentials for user ${c.mqtt.username ?? '(none)'} from ${c.mqtt.source}`);
+      this.listener = new MqttListener(
+        {
+          host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
+          port: c.embeddedBroker && this.broker ? this.broker.port : c.port,
+          tls: c.embeddedBroker ? false : c.tls,
+          ...(c.caFile !== undefined ? { caFile: c.caFile } : {}),
+          insecure: c.insecure,
+          clientId: c.clientId,
+          cleanSession: c.cleanSession,
+          topics: c.topics,
+          qos: c.qos,
+          ...(c.mqtt.username !== undefined ? { username: c.mqtt.username } : {}),
+          ...(c.mqtt.password !== undefined ? { password: c.mqtt.password } : {}),
+          keepaliveSeconds: c.keepaliveSeconds,
+          retryAuthFailures: c.retryAuthFailures,
+        },
+        this.sink(),
+        mqttLog,
+        (err) => this.fatal(err),
+      );
+      this.listener.start();
+      this.running = true;
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Stops everything; safe to call more than once and from a failed start(). */
+  stop(): Promise<void> {
+    if (!this.stopping) this.stopping = this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    this.running = false;
+    this.listener?.pause();
+    if (this.writer) {
+      const lost = this.writer.stop();
+      if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
+    }
+    await this.listener?.stop();
+    this.store?.close();
+    await this.broker?.stop();
+    const t = this.writer?.totals;
+    if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.duplicates} duplicates skipped`);
+    if (!this.deps.logger) await this.logger?.close();
+  }
+
+  private fatal(err: Error): void {
+    if (this.deps.onFatal) this.deps.onFatal(err);
+    else void this.stop();
+  }
+
+  private sink(): MessageSink {
+    const c = this.config;
+    const log = this.logger!.child('decode');
+    return {
+      accept: (m: InboundMessage, committed: () => void): boolean => {
+        this.activity.messages++;
+        this.activity.lastMessageAt = Date.now();
+        if (m.retain && !c.acceptRetained) {
+          log.debug(`skipped a retained message on ${m.topic} (use --accept-retained to store them)`);
+          committed();
+          return true;
+        }
+        const result = decodePayload(m.topic, m.payload);
+        if (result.kind === 'rejection') {
+          this.activity.rejected++;
+          log.warn(`rejected message on ${truncate(m.topic, 200)}: ${result.reason}`);
+        } else {
+          this.activity.readings++;
+          this.activity.lastSensor = result.reading.sensorName;
+        }
+        const message = {
+          topic: m.topic,
+          payload: m.payload,
+          receivedMicros: nowMicros(),
+          dup: m.dup,
+          result,
+          ...(m.packetId !== undefined ? { packetId: m.packetId } : {}),
+        };
+        return this.writer!.submit(message, committed);
+      },
+      onDrain: (cb) => this.writer!.onDrain(cb),
+    };
+  }
+}
+
+function connectHost(bindHost: string): string {
+  return bindHost === '0.0.0.0' || bindHost === '::' ? '127.0.0.1' : bindHost;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

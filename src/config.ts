@@ -1,0 +1,221 @@
+// The typed configuration: defaults (the original's), validation and credentials files, done once
+// at start-up. Every user-caused problem is a ConfigError: one line, exit code 2.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Logger } from './logging/types.js';
+
+export class ConfigError extends Error {
+  readonly exitCode = 2;
+}
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export const DEFAULTS = {
+  logFile: 'ECCMQTTIoT.log',
+  dbFile: 'ECCTempHum.sqlite3',
+  credentialsFile: 'ECCMQTTIoT_Credentials.txt',
+  broker: '127.0.0.1',
+  port: 1883,
+  timerCheckMinutes: 20,
+  gmailCredentialsFile: 'ECCMQTTIoT_GMail_Credentials.txt',
+  lastNoticeFile: 'ECCMQTTIoT_Last_Notice.dat',
+  silenceMinutes: 1440,
+  maxLogArchives: 9,
+  archiveLogSize: 1073741824,
+  dbArchiveSize: 1073741824,
+  topics: ['ECCTempHum'],
+  qos: 1 as 0 | 1 | 2,
+  logLevel: 'debug' as LogLevel,
+  keepaliveSeconds: 60,
+  embeddedBrokerHost: '127.0.0.1',
+} as const;
+
+export interface MqttCredentials {
+  username?: string;
+  password?: string;
+  /** Where they came from, for the log (never the values). */
+  source: 'file' | 'env' | 'file+env' | 'none';
+}
+
+export interface Config {
+  logFile: string;
+  dbFile: string;
+  credentialsFile: string;
+  credentialsExplicit: boolean;
+  broker: string;
+  port: number;
+  timerCheckMinutes: number;
+  gmailCredentialsFile: string;
+  gmailCredentialsExplicit: boolean;
+  lastNoticeFile: string;
+  silenceMinutes: number;
+  maxLogArchives: number;
+  archiveLogSize: number;
+  dbArchiveSize: number;
+  topics: string[];
+  qos: 0 | 1 | 2;
+  clientId: string;
+  cleanSession: boolean;
+  tls: boolean;
+  caFile?: string;
+  insecure: boolean;
+  logLevel: LogLevel;
+  console: boolean;
+  embeddedBroker: boolean;
+  embeddedBrokerHost: string;
+  durable: boolean;
+  acceptRetained: boolean;
+  retryAuthFailures: boolean;
+  keepaliveSeconds: number;
+  mqtt: MqttCredentials;
+}
+
+/** What the command line hands over (already typed by the flag parsers). */
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId'>> & {
+  clientId?: string;
+};
+
+export interface ResolveContext {
+  /** Flags the user gave explicitly (not defaults). */
+  explicit: ReadonlySet<string>;
+  env?: NodeJS.ProcessEnv;
+  /** Warnings found while reading files (e.g. credentials readable by others). */
+  warnings?: string[];
+}
+
+/** Lines of a credentials file without blanks and `#` comments, each trimmed. */
+export function credentialLines(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`cannot read credentials file ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`);
+  }
+  return text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/** Warns when a secrets file can be read by group or others (POSIX only). */
+export function permissionWarning(path: string): string | undefined {
+  if (process.platform === 'win32') return undefined;
+  try {
+    const mode = statSync(path).mode;
+    if (mode & 0o077) {
+      return `credentials file ${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${path}`;
+    }
+  } catch {
+    /* unreadable files are reported by the reader */
+  }
+  return undefined;
+}
+
+export function readMqttCredentials(
+  path: string,
+  explicit: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+  warnings: string[] = [],
+): MqttCredentials {
+  let username: string | undefined;
+  let password: string | undefined;
+  let fromFile = false;
+  if (existsSync(path)) {
+    const lines = credentialLines(path);
+    if (lines.length === 0) throw new ConfigError(`credentials file ${path} is empty: expected one line "username,password"`);
+    const line = lines[0]!;
+    const comma = line.indexOf(',');
+    if (comma < 0) throw new ConfigError(`credentials file ${path}: expected "username,password" on one line (no comma found)`);
+    username = line.slice(0, comma).trim();
+    password = line.slice(comma + 1).trim();
+    if (username === '') throw new ConfigError(`credentials file ${path}: the username before the comma is empty`);
+    fromFile = true;
+    const w = permissionWarning(path);
+    if (w) warnings.push(w);
+  } else if (explicit) {
+    throw new ConfigError(`credentials file ${path} does not exist (named by --credentials); create it or leave the flag out for an anonymous connection`);
+  }
+  const envUser = env['MQTT_USERNAME'];
+  const envPass = env['MQTT_PASSWORD'];
+  const fromEnv = (envUser !== undefined && envUser !== '') || (envPass !== undefined && envPass !== '');
+  if (envUser !== undefined && envUser !== '') username = envUser;
+  if (envPass !== undefined && envPass !== '') password = envPass;
+  const source = fromFile && fromEnv ? 'file+env' : fromFile ? 'file' : fromEnv ? 'env' : 'none';
+  const creds: MqttCredentials = { source };
+  if (username !== undefined) creds.username = username;
+  if (password !== undefined) creds.password = password;
+  return creds;
+}
+
+/** A client id that stays the same across restarts of this listener on this host and database. */
+export function defaultClientId(dbFile: string): string {
+  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40) || 'host';
+  const base = dbFile.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '');
+  return base && base !== 'ECCTempHum' ? `mqtt-iot-listener-${host}-${base}` : `mqtt-iot-listener-${host}`;
+}
+
+export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
+  const env = ctx.env ?? process.env;
+  const dbFile = raw.dbFile ?? DEFAULTS.dbFile;
+  const credentialsFile = raw.credentialsFile ?? DEFAULTS.credentialsFile;
+  const topics = raw.topics && raw.topics.length > 0 ? raw.topics : [...DEFAULTS.topics];
+  for (const t of topics) {
+    if (t === '' || t.includes('\0')) throw new ConfigError(`--topic ${JSON.stringify(t)} is not a valid MQTT topic filter`);
+  }
+  if (raw.caFile !== undefined && !existsSync(raw.caFile)) throw new ConfigError(`--ca-file ${raw.caFile} does not exist`);
+  const broker = (raw.broker ?? DEFAULTS.broker).trim();
+  if (broker === '') throw new ConfigError('--broker is empty: give a host name or address');
+  const config: Config = {
+    logFile: raw.logFile ?? DEFAULTS.logFile,
+    dbFile,
+    credentialsFile,
+    credentialsExplicit: ctx.explicit.has('credentialsFile'),
+    broker,
+    port: raw.port ?? DEFAULTS.port,
+    timerCheckMinutes: raw.timerCheckMinutes ?? DEFAULTS.timerCheckMinutes,
+    gmailCredentialsFile: raw.gmailCredentialsFile ?? DEFAULTS.gmailCredentialsFile,
+    gmailCredentialsExplicit: ctx.explicit.has('gmailCredentialsFile'),
+    lastNoticeFile: raw.lastNoticeFile ?? DEFAULTS.lastNoticeFile,
+    silenceMinutes: raw.silenceMinutes ?? DEFAULTS.silenceMinutes,
+    maxLogArchives: raw.maxLogArchives ?? DEFAULTS.maxLogArchives,
+    archiveLogSize: raw.archiveLogSize ?? DEFAULTS.archiveLogSize,
+    dbArchiveSize: raw.dbArchiveSize ?? DEFAULTS.dbArchiveSize,
+    topics,
+    qos: raw.qos ?? DEFAULTS.qos,
+    clientId: raw.clientId ?? defaultClientId(dbFile),
+    cleanSession: raw.cleanSession ?? false,
+    tls: raw.tls ?? false,
+    insecure: raw.insecure ?? false,
+    logLevel: raw.logLevel ?? DEFAULTS.logLevel,
+    console: raw.console ?? true,
+    embeddedBroker: raw.embeddedBroker ?? false,
+    embeddedBrokerHost: raw.embeddedBrokerHost ?? DEFAULTS.embeddedBrokerHost,
+    durable: raw.durable ?? false,
+    acceptRetained: raw.acceptRetained ?? false,
+    retryAuthFailures: raw.retryAuthFailures ?? false,
+    keepaliveSeconds: raw.keepaliveSeconds ?? DEFAULTS.keepaliveSeconds,
+    mqtt: readMqttCredentials(credentialsFile, ctx.explicit.has('credentialsFile'), env, ctx.warnings),
+  };
+  if (raw.caFile !== undefined) config.caFile = raw.caFile;
+  if (config.clientId.trim() === '') throw new ConfigError('--client-id is empty');
+  return config;
+}
+
+/** The configuration as check-config prints it: secrets masked. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const { mqtt, ...rest } = config;
+  return {
+    ...rest,
+    mqtt: {
+      username: mqtt.username ?? null,
+      password: mqtt.password !== undefined ? '********' : null,
+      source: mqtt.source,
+    },
+  };
+}
+
+export function logWarnings(log: Logger, warnings: readonly string[]): void {
+  for (const w of warnings) log.warn(w);
+}

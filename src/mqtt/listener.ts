@@ -1,0 +1,232 @@
+// The MQTT side of the listener: one MQTT.js client with a stable client id and a persistent
+// session, subscribing inside every `connect` (so every reconnect resubscribes), reconnecting
+// with capped exponential backoff, and handing each message to a sink that calls back once the
+// message is committed — only then is it acknowledged (see AckGate).
+import { readFileSync } from 'node:fs';
+import mqtt from 'mqtt';
+import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
+import { AckGate } from './ack-gate.js';
+import { backoffDelay } from './backoff.js';
+import type { Logger } from '../logging/types.js';
+
+export interface InboundMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  packetId?: number;
+  dup: boolean;
+  retain: boolean;
+}
+
+export interface MessageSink {
+  /** Takes a message; calls `committed` once it is durably handled. False = apply back-pressure. */
+  accept(message: InboundMessage, committed: () => void): boolean;
+  onDrain(cb: () => void): void;
+}
+
+export interface MqttListenerOptions {
+  host: string;
+  port: number;
+  tls: boolean;
+  caFile?: string;
+  insecure: boolean;
+  clientId: string;
+  cleanSession: boolean;
+  topics: readonly string[];
+  qos: 0 | 1 | 2;
+  username?: string;
+  password?: string;
+  keepaliveSeconds: number;
+  retryAuthFailures: boolean;
+  reconnectInitialMs?: number;
+  reconnectMaxMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export class AuthRefusedError extends Error {
+  readonly exitCode = 3;
+}
+
+// CONNACK codes: 4/5 in MQTT 3.1.1, 134/135 in MQTT 5 (bad credentials / not authorized).
+const AUTH_CODES = new Set([4, 5, 134, 135]);
+
+export class MqttListener {
+  private client: MqttClient | undefined;
+  private gate: AckGate | undefined;
+  private attempts = 0;
+  private stopping = false;
+  private everConnected = false;
+  /** Connections made, and how many messages were handed to the sink (for status and tests). */
+  readonly stats = { connects: 0, messages: 0, subscribeFailures: 0 };
+
+  constructor(
+    private readonly options: MqttListenerOptions,
+    private readonly sink: MessageSink,
+    private readonly log: Logger,
+    private readonly onFatal: (err: Error) => void,
+  ) {}
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  get brokerUrl(): string {
+    return `${this.options.tls ? 'mqtts' : 'mqtt'}://${this.options.host}:${this.options.port}`;
+  }
+
+  /** Creates the client and starts connecting; does not wait for the broker (it may be down). */
+  start(): void {
+    if (this.client) return;
+    this.stopping = false;
+    this.attempts = 0;
+    const o = this.options;
+    const clientOptions: IClientOptions = {
+      host: o.host,
+      port: o.port,
+      protocol: o.tls ? 'mqtts' : 'mqtt',
+      clientId: o.clientId,
+      clean: o.cleanSession,
+      keepalive: o.keepaliveSeconds,
+      reconnectPeriod: o.reconnectInitialMs ?? 1000,
+      connectTimeout: o.connectTimeoutMs ?? 30_000,
+      resubscribe: false, // we subscribe in every 'connect' ourselves
+      reconnectOnConnackError: o.retryAuthFailures,
+      protocolVersion: 4,
+    };
+    if (o.username !== undefined) clientOptions.username = o.username;
+    if (o.password !== undefined) clientOptions.password = o.password;
+    if (o.tls) {
+      clientOptions.rejectUnauthorized = !o.insecure;
+      if (o.caFile) clientOptions.ca = readFileSync(o.caFile);
+    }
+    this.log.info(`connecting to ${this.brokerUrl} as ${o.clientId} (clean session: ${o.cleanSession})`);
+    const client = mqtt.connect(clientOptions);
+    this.client = client;
+    const gate = new AckGate(client);
+    this.gate = gate;
+
+    client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => this.handle(packet, callback);
+
+    // Runs before MQTT.js's own 'close' handler, which schedules the reconnect with this period.
+    client.prependListener('close', () => {
+      if (this.stopping) return;
+      const delay = backoffDelay(this.attempts, {
+        initialMs: o.reconnectInitialMs ?? 1000,
+        maxMs: o.reconnectMaxMs ?? 60_000,
+      });
+      client.options.reconnectPeriod = delay;
+      this.attempts++;
+      this.log.warn(
+        `${this.everConnected && this.attempts === 1 ? 'connection to broker lost' : 'broker not reachable'}; reconnect attempt ${this.attempts} in ${(delay / 1000).toFixed(1)} s`,
+      );
+    });
+    client.on('connect', (connack) => {
+      this.attempts = 0;
+      this.everConnected = true;
+      this.stats.connects++;
+      client.options.reconnectPeriod = o.reconnectInitialMs ?? 1000;
+      gate.newConnection();
+      this.log.info(`connected to ${this.brokerUrl} (session present: ${connack.sessionPresent})`);
+      this.subscribe(client);
+    });
+    client.on('error', (err: Error & { code?: number | string }) => {
+      if (typeof err.code === 'number' && AUTH_CODES.has(err.code) && !o.retryAuthFailures) {
+        const fatal = new AuthRefusedError(
+          `broker ${this.brokerUrl} refused the credentials (${err.message}); check the credentials file or use --retry-auth-failures`,
+        );
+        this.log.error(fatal.message);
+        this.onFatal(fatal);
+        return;
+      }
+      this.log.warn(`mqtt: ${err.message}`);
+    });
+  }
+
+  /** Stops taking messages: those arriving now are not acknowledged (the broker keeps them). */
+  pause(): void {
+    this.stopping = true;
+  }
+
+  /** Ends the client and waits until its socket is closed. Idempotent. */
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.stopping = true;
+    this.client = undefined;
+    this.gate = undefined;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => client.end(true, {}, () => resolve()), 2000);
+      client.end(false, {}, () => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    client.removeAllListeners();
+  }
+
+  /** Clean in-process restart (watchdog): end the old client fully, then create a new one. */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.start();
+  }
+
+  private subscribe(client: MqttClient): void {
+    const { topics, qos } = this.options;
+    client.subscribe(
+      topics.map((t) => t),
+      { qos },
+      (err, granted) => {
+        if (err) {
+          this.stats.subscribeFailures++;
+          this.log.error(`subscribe to ${topics.join(', ')} failed: ${err.message}`);
+          return;
+        }
+        for (const g of granted ?? []) {
+          if (g.qos === 128) {
+            this.stats.subscribeFailures++;
+            this.log.error(`broker REFUSED the subscription to ${g.topic} (SUBACK 0x80): no readings will arrive on it`);
+          } else {
+            this.log.info(`subscribed to ${g.topic} (granted QoS ${g.qos})`);
+          }
+        }
+      },
+    );
+  }
+
+  private handle(packet: IPublishPacket, callback: (err?: Error) => void): void {
+    const gate = this.gate;
+    if (this.stopping || !gate) return; // not acknowledged: the broker redelivers it next session
+    this.stats.messages++;
+    const qos = packet.qos;
+    const packetId = qos > 0 ? packet.messageId : undefined;
+    const generation = gate.connectionGeneration;
+    const pipelined = gate.supported;
+    let mayContinue = true;
+    let committedSync = false;
+    const committed = (): void => {
+      committedSync = true;
+      if (packetId !== undefined) gate.release(packetId, generation);
+      if (!pipelined && !mayContinueCalled) {
+        mayContinueCalled = true;
+        callback();
+      }
+    };
+    let mayContinueCalled = false;
+    if (packetId !== undefined && pipelined) gate.hold(packetId);
+    const message: InboundMessage = {
+      topic: packet.topic,
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      qos,
+      dup: packet.dup ?? false,
+      retain: packet.retain ?? false,
+    };
+    if (packetId !== undefined) message.packetId = packetId;
+    mayContinue = this.sink.accept(message, committed);
+    if (!pipelined) return; // callback runs in committed()
+    if (committedSync || mayContinue) {
+      callback();
+    } else {
+      this.sink.onDrain(() => callback());
+    }
+  }
+}

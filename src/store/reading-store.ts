@@ -1,0 +1,247 @@
+// The SQLite side of the write path: opens (or creates) the database in the original's schema and
+// commits a batch of decoded messages in one transaction. It knows nothing about MQTT: callers
+// acknowledge messages only after writeBatch() has returned.
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { DecodeResult, Reading } from '../decoders/index.js';
+import { ensureSchema } from './schema.js';
+import { formatMicrosUTC } from './time.js';
+
+export interface IncomingMessage {
+  topic: string;
+  payload: Uint8Array;
+  receivedMicros: number;
+  /** MQTT packet id for QoS 1/2, used to recognise redeliveries. */
+  packetId?: number;
+  /** MQTT DUP flag: the broker says it may have sent this packet before. */
+  dup: boolean;
+  result: DecodeResult;
+}
+
+export interface BatchOutcome {
+  stored: number;
+  rejected: number;
+  duplicates: number;
+  sensorRows: number;
+  /** Name of the last sensor stored in this batch, if any. */
+  lastSensor?: string;
+}
+
+export interface ReadingStoreOptions {
+  /** synchronous=FULL: every commit survives power loss (slower). */
+  durable?: boolean;
+  busyTimeoutMs?: number;
+}
+
+interface SensorMeta {
+  location: string | null;
+  mac: string | null;
+  version: string | null;
+}
+
+const MAX_REJECT_PAYLOAD = 4096;
+const MAX_PK_BUMPS = 10_000;
+
+export function messageDigest(topic: string, payload: Uint8Array): string {
+  return createHash('sha1').update(topic).update('\0').update(payload).digest('base64');
+}
+
+function rejectPayload(payload: Uint8Array): { text: string; encoding: 'utf8' | 'hex' } {
+  const head = payload.subarray(0, MAX_REJECT_PAYLOAD);
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(head), encoding: 'utf8' };
+  } catch {
+    return { text: Buffer.from(head).toString('hex'), encoding: 'hex' };
+  }
+}
+
+export class ReadingStore {
+  private db: BetterSqlite3.Database | undefined;
+  private statements:
+    | {
+        insertReading: BetterSqlite3.Statement;
+        insertSensor: BetterSqlite3.Statement;
+        insertReject: BetterSqlite3.Statement;
+        ledgerGet: BetterSqlite3.Statement;
+        ledgerPut: BetterSqlite3.Statement;
+      }
+    | undefined;
+  private writeTx: ((items: readonly IncomingMessage[]) => BatchOutcome) | undefined;
+  /** Last committed metadata per sensor (for "changed since last time"). */
+  private sensorMeta = new Map<string, SensorMeta>();
+  /** Last committed receive time per sensor, to keep (sensorName, recordWrittenUTC) unique. */
+  private lastMicros = new Map<string, number>();
+  private readonly stagedMeta = new Map<string, SensorMeta>();
+  private readonly stagedMicros = new Map<string, number>();
+
+  constructor(
+    readonly path: string,
+    private readonly options: ReadingStoreOptions = {},
+  ) {}
+
+  get isOpen(): boolean {
+    return this.db !== undefined;
+  }
+
+  get database(): BetterSqlite3.Database {
+    if (!this.db) throw new Error('ReadingStore is not open');
+    return this.db;
+  }
+
+  open(): void {
+    if (this.db) return;
+    mkdirSync(dirname(this.path), { recursive: true });
+    const db = new Database(this.path);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${this.options.durable ? 'FULL' : 'NORMAL'}`);
+      db.pragma(`busy_timeout = ${this.options.busyTimeoutMs ?? 5000}`);
+      ensureSchema(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.db = db;
+    this.statements = {
+      insertReading: db.prepare(
+        `INSERT OR IGNORE INTO ECCTempHum (recordWrittenUTC, dewPointF, temperatureF, relHumidityPercent,
+           battVoltage, battPercent, apRSSI, sensorName) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertSensor: db.prepare(
+        `INSERT OR IGNORE INTO ECCTempHumSensor (recordWrittenUTC, sensorName, location, MACaddress, softwareVersion)
+           VALUES (?, ?, ?, ?, ?)`,
+      ),
+      insertReject: db.prepare(
+        `INSERT INTO rejected_messages (receivedUTC, topic, payload, payloadEncoding, payloadBytes, reason)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      ledgerGet: db.prepare('SELECT digest FROM delivery_ledger WHERE packetId = ?').pluck(),
+      ledgerPut: db.prepare('INSERT OR REPLACE INTO delivery_ledger (packetId, digest, receivedUTC) VALUES (?, ?, ?)'),
+    };
+    this.loadSensorMeta(db);
+    this.writeTx = db.transaction((items: readonly IncomingMessage[]) => this.writeItems(items));
+  }
+
+  close(): void {
+    if (!this.db) return;
+    try {
+      this.db.close();
+    } finally {
+      this.db = undefined;
+      this.statements = undefined;
+      this.writeTx = undefined;
+    }
+  }
+
+  /**
+   * Commits every message of the batch in one transaction, or throws and commits none of them
+   * (SQLITE_FULL, SQLITE_BUSY ...). In-memory caches change only when the commit succeeded.
+   */
+  writeBatch(items: readonly IncomingMessage[]): BatchOutcome {
+    if (!this.writeTx) throw new Error('ReadingStore is not open');
+    // Changes made inside the transaction are staged and applied only after COMMIT.
+    this.stagedMeta.clear();
+    this.stagedMicros.clear();
+    try {
+      const outcome = this.writeTx(items);
+      for (const [k, v] of this.stagedMeta) this.sensorMeta.set(k, v);
+      for (const [k, v] of this.stagedMicros) this.lastMicros.set(k, v);
+      return outcome;
+    } finally {
+      this.stagedMeta.clear();
+      this.stagedMicros.clear();
+    }
+  }
+
+  /** Latest metadata per sensor, e.g. to carry into a fresh database after an archive. */
+  get knownSensorMeta(): ReadonlyMap<string, Readonly<SensorMeta>> {
+    return this.sensorMeta;
+  }
+
+  private loadSensorMeta(db: BetterSqlite3.Database): void {
+    const rows = db
+      .prepare(
+        `SELECT s.sensorName AS name, s.location AS location, s.MACaddress AS mac, s.softwareVersion AS version
+           FROM ECCTempHumSensor s
+           JOIN (SELECT sensorName, MAX(recordWrittenUTC) AS last FROM ECCTempHumSensor GROUP BY sensorName) l
+             ON l.sensorName = s.sensorName AND l.last = s.recordWrittenUTC`,
+      )
+      .all() as Array<{ name: string; location: string | null; mac: string | null; version: string | null }>;
+    this.sensorMeta.clear();
+    for (const r of rows) this.sensorMeta.set(r.name, { location: r.location, mac: r.mac, version: r.version });
+  }
+
+  private writeItems(items: readonly IncomingMessage[]): BatchOutcome {
+    const st = this.statements!;
+    const outcome: BatchOutcome = { stored: 0, rejected: 0, duplicates: 0, sensorRows: 0 };
+    for (const item of items) {
+      const receivedText = formatMicrosUTC(item.receivedMicros);
+      let digest: string | undefined;
+      if (item.packetId !== undefined) {
+        digest = messageDigest(item.topic, item.payload);
+        // A redelivery (DUP) of a packet whose row we already committed: acknowledge, store nothing.
+        if (item.dup && st.ledgerGet.get(item.packetId) === digest) {
+          outcome.duplicates++;
+          continue;
+        }
+        st.ledgerPut.run(item.packetId, digest, receivedText);
+      }
+      if (item.result.kind === 'rejection') {
+        const p = rejectPayload(item.payload);
+        st.insertReject.run(receivedText, item.topic, p.text, p.encoding, item.payload.length, item.result.reason);
+        outcome.rejected++;
+        continue;
+      }
+      const r = item.result.reading;
+      const micros = this.insertReading(r, item.receivedMicros);
+      outcome.stored++;
+      outcome.lastSensor = r.sensorName;
+      if (this.sensorChanged(r)) {
+        st.insertSensor.run(formatMicrosUTC(micros), r.sensorName, r.location ?? null, r.macAddress ?? null, r.softwareVersion ?? null);
+        this.stagedMeta.set(r.sensorName, {
+          location: r.location ?? null,
+          mac: r.macAddress ?? null,
+          version: r.softwareVersion ?? null,
+        });
+        outcome.sensorRows++;
+      }
+    }
+    return outcome;
+  }
+
+  /** Inserts with the receive time, bumped by 1 µs while the primary key is taken. */
+  private insertReading(r: Reading, receivedMicros: number): number {
+    const st = this.statements!;
+    const last = this.stagedMicros.get(r.sensorName) ?? this.lastMicros.get(r.sensorName) ?? -1;
+    let micros = Math.max(receivedMicros, last + 1);
+    for (let i = 0; i < MAX_PK_BUMPS; i++, micros++) {
+      const info = st.insertReading.run(
+        formatMicrosUTC(micros),
+        r.dewPointF,
+        r.temperatureF,
+        r.relHumidityPercent,
+        r.battVoltage,
+        r.battPercent,
+        r.apRSSI,
+        r.sensorName,
+      );
+      if (info.changes === 1) {
+        this.stagedMicros.set(r.sensorName, micros);
+        return micros;
+      }
+    }
+    throw new Error(`could not find a free timestamp for sensor ${r.sensorName}`);
+  }
+
+  private sensorChanged(r: Reading): boolean {
+    if (r.location === undefined && r.macAddress === undefined && r.softwareVersion === undefined) return false;
+    const last = this.stagedMeta.get(r.sensorName) ?? this.sensorMeta.get(r.sensorName);
+    if (!last) return true;
+    return (
+      last.location !== (r.location ?? null) || last.mac !== (r.macAddress ?? null) || last.version !== (r.softwareVersion ?? null)
+    );
+  }
+}

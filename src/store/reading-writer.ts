@@ -1,0 +1,154 @@
+// Group commit for the ingest path. Messages are queued with an optional "committed" callback;
+// the queue is written in one transaction as soon as the event loop has drained the socket
+// (setImmediate) or the batch is full. Callbacks run only after COMMIT, so an MQTT
+// acknowledgement hung on them never covers an uncommitted row. A failed commit (disk full,
+// database locked) keeps the batch and retries with backoff; nothing is dropped or acknowledged.
+import type { BatchOutcome, IncomingMessage, ReadingStore } from './reading-store.js';
+import { type Timers, realTimers } from '../timers.js';
+
+export interface ReadingWriterOptions {
+  /** Rows per transaction at most. */
+  maxBatch?: number;
+  /** Queue length above which submit() asks the producer to wait (back-pressure). */
+  highWater?: number;
+  /** Retry delays after a failed commit: first, then doubled up to max. */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  timers?: Timers;
+  onCommitted?: (outcome: BatchOutcome, items: readonly IncomingMessage[]) => void;
+  onCommitError?: (err: Error, attempt: number, pending: number) => void;
+  onRecovered?: (failedAttempts: number) => void;
+}
+
+interface Entry {
+  message: IncomingMessage;
+  committed?: () => void;
+}
+
+export class ReadingWriter {
+  private queue: Entry[] = [];
+  private scheduled = false;
+  private retryTimer: unknown;
+  private failedAttempts = 0;
+  private drainWaiters: Array<() => void> = [];
+  private readonly maxBatch: number;
+  private readonly highWater: number;
+  private readonly timers: Timers;
+  private stopped = false;
+  /** Totals since start, for status and alerts. */
+  readonly totals = { stored: 0, rejected: 0, duplicates: 0, commits: 0, failedCommits: 0 };
+
+  constructor(
+    private readonly store: ReadingStore,
+    private readonly options: ReadingWriterOptions = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 1000;
+    this.highWater = options.highWater ?? 5000;
+    this.timers = options.timers ?? realTimers;
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** True while the last commit failed and the queue waits for a retry. */
+  get failing(): boolean {
+    return this.failedAttempts > 0;
+  }
+
+  /**
+   * Queues a message. Returns false when the producer should wait for onDrain() before
+   * handing over more (the queue is past its high-water mark).
+   */
+  submit(message: IncomingMessage, committed?: () => void): boolean {
+    if (this.stopped) throw new Error('ReadingWriter is stopped');
+    this.queue.push(committed ? { message, committed } : { message });
+    if (this.queue.length >= this.maxBatch && this.failedAttempts === 0) this.flush();
+    else this.schedule();
+    return this.queue.length < this.highWater;
+  }
+
+  /** Calls cb once the queue is below the high-water mark (at once if it already is). */
+  onDrain(cb: () => void): void {
+    if (this.queue.length < this.highWater) cb();
+    else this.drainWaiters.push(cb);
+  }
+
+  /** Commits everything queued now. Returns false if a commit failed (the queue is kept). */
+  flush(): boolean {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.maxBatch);
+      let outcome: BatchOutcome;
+      try {
+        outcome = this.store.writeBatch(batch.map((e) => e.message));
+      } catch (err) {
+        this.failedAttempts++;
+        this.totals.failedCommits++;
+        this.options.onCommitError?.(err as Error, this.failedAttempts, this.queue.length);
+        this.scheduleRetry();
+        return false;
+      }
+      this.queue.splice(0, batch.length);
+      if (this.failedAttempts > 0) {
+        const attempts = this.failedAttempts;
+        this.failedAttempts = 0;
+        this.options.onRecovered?.(attempts);
+      }
+      this.totals.stored += outcome.stored;
+      this.totals.rejected += outcome.rejected;
+      this.totals.duplicates += outcome.duplicates;
+      this.totals.commits++;
+      for (const e of batch) e.committed?.();
+      this.options.onCommitted?.(outcome, batch.map((e) => e.message));
+    }
+    this.releaseWaiters();
+    return true;
+  }
+
+  /** Final flush; afterwards submit() throws. Returns how many messages could not be committed. */
+  stop(): number {
+    if (this.retryTimer !== undefined) {
+      this.timers.clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+    this.failedAttempts = 0;
+    this.flush();
+    if (this.retryTimer !== undefined) {
+      this.timers.clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+    this.stopped = true;
+    const lost = this.queue.length;
+    this.queue = [];
+    this.releaseWaiters(true);
+    return lost;
+  }
+
+  private releaseWaiters(all = false): void {
+    if (this.drainWaiters.length === 0) return;
+    if (!all && this.queue.length >= this.highWater) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.failedAttempts > 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.stopped && this.failedAttempts === 0) this.flush();
+    });
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined) return;
+    const initial = this.options.retryInitialMs ?? 200;
+    const max = this.options.retryMaxMs ?? 10_000;
+    const delay = Math.min(max, initial * 2 ** Math.min(this.failedAttempts - 1, 20));
+    this.retryTimer = this.timers.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.stopped) this.flush();
+    }, delay);
+  }
+}

@@ -1,0 +1,34 @@
+// The original listener's schema (tables ECCTempHum and ECCTempHumSensor), so databases it
+// created open unchanged and keep growing, plus our own tables: rejected_messages (bad input is
+// kept, never dropped) and delivery_ledger (suppresses QoS 1/2 redeliveries of committed rows).
+import type BetterSqlite3 from 'better-sqlite3';
+
+export const READINGS_TABLE = 'ECCTempHum';
+export const SENSOR_TABLE = 'ECCTempHumSensor';
+export const REJECTS_TABLE = 'rejected_messages';
+
+const CREATE = `
+CREATE TABLE IF NOT EXISTS ECCTempHum (recordWrittenUTC TEXT, dewPointF REAL, temperatureF REAL,
+  relHumidityPercent REAL, battVoltage REAL, battPercent REAL, apRSSI INTEGER, sensorName TEXT,
+  PRIMARY KEY (sensorName, recordWrittenUTC));
+CREATE TABLE IF NOT EXISTS ECCTempHumSensor (recordWrittenUTC TEXT, sensorName TEXT, location TEXT,
+  MACaddress TEXT, softwareVersion TEXT, PRIMARY KEY (sensorName, recordWrittenUTC));
+CREATE TABLE IF NOT EXISTS rejected_messages (id INTEGER PRIMARY KEY AUTOINCREMENT,
+  receivedUTC TEXT NOT NULL, topic TEXT, payload TEXT, payloadEncoding TEXT, payloadBytes INTEGER,
+  reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS delivery_ledger (packetId INTEGER PRIMARY KEY, digest TEXT NOT NULL,
+  receivedUTC TEXT NOT NULL);
+`;
+
+/** Creates whatever is missing; never alters what an existing (original) database has. */
+export function ensureSchema(db: BetterSqlite3.Database): void {
+  db.exec(CREATE);
+  // v02.10 of the original named the index sensor_idx; a second identical index would only cost space.
+  const hasSensorIndex = db
+    .prepare(
+      `SELECT 1 FROM sqlite_master WHERE type='index' AND tbl_name='ECCTempHum'
+         AND name IN ('ECCTempHum_sensor_idx','sensor_idx')`,
+    )
+    .get();
+  if (!hasSensorIndex) db.exec('CREATE INDEX ECCTempHum_sensor_idx ON ECCTempHum (sensorName)');
+}

@@ -1,0 +1,131 @@
+// Real brokers for tests: aedes in-process on a free port, and Debian's mosquitto as a child
+// process (when installed) with its own config, persistence folder and port.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedBroker } from '../../src/mqtt/embedded-broker.js';
+
+export interface TestBroker {
+  readonly name: string;
+  readonly port: number;
+  /** Stops the broker (its sessions survive only if it persists them). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port. */
+  restart(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startAedes(options: { username?: string; password?: string; port?: number } = {}): Promise<TestBroker> {
+  const port = options.port ?? (await freePort());
+  let broker = new EmbeddedBroker({ ...options, port });
+  await broker.start();
+  return {
+    name: 'aedes',
+    port,
+    stop: () => broker.stop(),
+    restart: async () => {
+      await broker.stop();
+      broker = new EmbeddedBroker({ ...options, port });
+      await broker.start();
+    },
+  };
+}
+
+export function mosquittoPath(): string | undefined {
+  for (const p of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto']) if (existsSync(p)) return p;
+  const which = spawnSync('sh', ['-c', 'command -v mosquitto'], { encoding: 'utf8' });
+  return which.status === 0 ? which.stdout.trim() : undefined;
+}
+
+export interface MosquittoOptions {
+  persistence?: boolean;
+  maxQueued?: number;
+  extraConfig?: string;
+}
+
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<TestBroker & { process(): ChildProcess | undefined }> {
+  const bin = mosquittoPath();
+  if (!bin) throw new Error('mosquitto is not installed');
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'mosq-'));
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      `persistence ${options.persistence ? 'true' : 'false'}`,
+      `persistence_location ${dir}/`,
+      `max_queued_messages ${options.maxQueued ?? 100000}`,
+      'log_dest none',
+      options.extraConfig ?? '',
+    ].join('\n'),
+  );
+  let child: ChildProcess | undefined;
+  const launch = async (): Promise<void> => {
+    child = spawn(bin, ['-c', conf], { stdio: 'ignore' });
+    await waitForPort(port, 10_000);
+  };
+  await launch();
+  return {
+    name: 'mosquitto',
+    port,
+    process: () => child,
+    stop: async () => {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        c.once('exit', () => resolve());
+        c.kill('SIGTERM');
+      });
+    },
+    restart: async function (this: TestBroker) {
+      await this.stop();
+      await launch();
+    },
+  };
+}
+
+export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
+}
+
+/** The brokers the integration tests run against: aedes always, mosquitto when installed. */
+export function brokerKinds(): Array<'aedes' | 'mosquitto'> {
+  const want = process.env['MQTT_TEST_BROKER'];
+  if (want === 'aedes') return ['aedes'];
+  if (want === 'mosquitto') return ['mosquitto'];
+  return mosquittoPath() ? ['aedes', 'mosquitto'] : ['aedes'];
+}
+
+export function startBroker(kind: 'aedes' | 'mosquitto', options: MosquittoOptions = {}): Promise<TestBroker> {
+  return kind === 'aedes' ? startAedes() : startMosquitto(options);
+}
