@@ -98,7 +98,7 @@ export class ReadingStore {
     try {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${this.options.durable ? 'FULL' : 'NORMAL'}`);
-      db.pragma(`busy_timeout = ${this.options.busyTimeoutMs ?? 5000}`);
+      db.pragma(`busy_timeout = ${this.options.busyTimeoutMs ?? 250}`);
       ensureSchema(db);
     } catch (err) {
       db.close();

@@ -1,0 +1,107 @@
+// The write path on a real SQLite file: group commit, redelivery suppression, timestamps, failures.
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodePayload } from '../src/decoders/index.js';
+import { ReadingStore, type IncomingMessage } from '../src/store/reading-store.js';
+import { ReadingWriter } from '../src/store/reading-writer.js';
+import { formatMicrosUTC, parseMicrosUTC } from '../src/store/time.js';
+import { count, payload, query, tempDir, waitFor } from './helpers/util.js';
+
+function message(text: string, extra: Partial<IncomingMessage> = {}): IncomingMessage {
+  const p = Buffer.from(text);
+  return { topic: 'ECCTempHum', payload: p, receivedMicros: 1_700_000_000_000_000, dup: false, result: decodePayload('ECCTempHum', p), ...extra };
+}
+
+describe('ReadingStore', () => {
+  it('formats receive times as the original did and parses them back', () => {
+    const micros = Date.UTC(2026, 10, 23, 9, 5, 7) * 1000 + 123_456;
+    expect(formatMicrosUTC(micros)).toBe('2026-11-23 09:05:07.123456');
+    expect(parseMicrosUTC('2026-11-23 09:05:07.123456')).toBe(micros);
+  });
+
+  it('keeps two readings of one sensor received in the same microsecond (bumped by 1 µs)', () => {
+    const dir = tempDir();
+    const store = new ReadingStore(join(dir, 'db', 'x.sqlite3'));
+    store.open();
+    store.writeBatch([message(payload('A', 70)), message(payload('A', 71)), message(payload('B', 72))]);
+    store.writeBatch([message(payload('A', 73))]);
+    store.close();
+    const rows = query<{ recordWrittenUTC: string; sensorName: string }>(join(dir, 'db', 'x.sqlite3'), 'SELECT recordWrittenUTC, sensorName FROM ECCTempHum ORDER BY sensorName, recordWrittenUTC');
+    expect(rows.map((r) => `${r.sensorName} ${r.recordWrittenUTC.slice(-6)}`)).toEqual(['A 000000', 'A 000001', 'A 000002', 'B 000000']);
+  });
+
+  it('stores a redelivered (DUP) QoS 1 packet once, but a new packet with the same id and payload again', () => {
+    const dir = tempDir();
+    const file = join(dir, 'x.sqlite3');
+    const store = new ReadingStore(file);
+    store.open();
+    const first = store.writeBatch([message(payload('A', 70), { packetId: 7 })]);
+    store.close();
+    // Process restarted (ledger is on disk), broker redelivers with DUP.
+    const again = new ReadingStore(file);
+    again.open();
+    const redelivered = again.writeBatch([message(payload('A', 70), { packetId: 7, dup: true })]);
+    const fresh = again.writeBatch([message(payload('A', 70), { packetId: 7, dup: false, receivedMicros: 1_700_000_600_000_000 })]);
+    const otherPayload = again.writeBatch([message(payload('A', 75), { packetId: 7, dup: true, receivedMicros: 1_700_000_700_000_000 })]);
+    again.close();
+    expect([first.stored, redelivered.duplicates, fresh.stored, otherPayload.stored]).toEqual([1, 1, 1, 1]);
+    expect(count(file, 'ECCTempHum')).toBe(3);
+  });
+
+  it('commits nothing of a failed batch and leaves the sensor cache untouched', () => {
+    const dir = tempDir();
+    const file = join(dir, 'x.sqlite3');
+    const store = new ReadingStore(file);
+    store.open();
+    store.database.exec("CREATE TRIGGER fail BEFORE INSERT ON ECCTempHum WHEN NEW.sensorName = 'BOOM' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+    const meta = '&field8=Office&field9=M&field10=v1';
+    expect(() => store.writeBatch([message(payload('A', 70, meta)), message(payload('BOOM', 70))])).toThrow(/disk on fire/);
+    expect(count(file, 'ECCTempHum')).toBe(0);
+    store.writeBatch([message(payload('A', 70, meta))]);
+    expect(count(file, 'ECCTempHumSensor')).toBe(1);
+    store.close();
+  });
+});
+
+describe('ReadingWriter', () => {
+  it('runs commit callbacks only after COMMIT and retries a locked database without losing anything', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'x.sqlite3');
+    const store = new ReadingStore(file, { busyTimeoutMs: 50 });
+    store.open();
+    const errors: string[] = [];
+    const writer = new ReadingWriter(store, { retryInitialMs: 20, retryMaxMs: 100, onCommitError: (e) => errors.push(e.message) });
+    // Another process-like connection holds the write lock.
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    const committed: number[] = [];
+    for (let i = 0; i < 10; i++) writer.submit(message(payload(`S${i}`, 70)), () => committed.push(i));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(committed).toEqual([]);
+    expect(errors[0]).toMatch(/locked|busy/i);
+    other.exec('COMMIT');
+    other.close();
+    await waitFor(() => committed.length === 10, 5000, 'commit after lock released');
+    expect(committed).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(count(file, 'ECCTempHum')).toBe(10);
+    expect(writer.stop()).toBe(0);
+    store.close();
+  });
+
+  it('asks the producer to wait past the high-water mark and releases it after the flush', async () => {
+    const dir = tempDir();
+    const store = new ReadingStore(join(dir, 'x.sqlite3'));
+    store.open();
+    const writer = new ReadingWriter(store, { highWater: 3, maxBatch: 1000 });
+    expect(writer.submit(message(payload('A', 70)))).toBe(true);
+    expect(writer.submit(message(payload('B', 70)))).toBe(true);
+    expect(writer.submit(message(payload('C', 70)))).toBe(false);
+    let drained = false;
+    writer.onDrain(() => (drained = true));
+    await waitFor(() => drained, 2000, 'drain');
+    expect(writer.pending).toBe(0);
+    writer.stop();
+    store.close();
+  });
+});
