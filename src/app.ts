@@ -1,7 +1,9 @@
 // The composition root: the only module that knows every part. start() wires
 // broker -> decoder -> writer -> SQLite; stop() takes them down in the order that loses nothing:
 // stop taking messages, commit what is queued (acknowledging it), disconnect, close the database.
-import type { Config } from './config.js';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { ConfigError, type Config } from './config.js';
 import { decodePayload } from './decoders/index.js';
 import { createAppLogger, type AppLogger } from './logging/logger.js';
 import type { Logger } from './logging/types.js';
@@ -86,6 +88,7 @@ export class ListenerApp {
           .info(`embedded broker listening on ${this.broker.host}:${this.broker.port}${c.mqtt.username ? ' (credentials required)' : ''}`);
       }
 
+      if (!c.embeddedBroker) await checkBrokerResolves(c.broker);
       const mqttLog = this.logger.child('mqtt');
       if (c.mqtt.source === 'none') mqttLog.info(`no credentials file ${c.credentialsFile}: connecting anonymously`);
       else mqttLog.info(`credentials for user ${c.mqtt.username ?? '(none)'} from ${c.mqtt.source}`);
@@ -175,6 +178,20 @@ export class ListenerApp {
       },
       onDrain: (cb) => this.writer!.onDrain(cb),
     };
+  }
+}
+
+/**
+ * A broker name that does not exist is a configuration mistake (exit 2), not an outage to wait
+ * out; a temporary DNS failure (EAI_AGAIN) is left to the reconnect loop.
+ */
+async function checkBrokerResolves(host: string): Promise<void> {
+  if (isIP(host)) return;
+  try {
+    await lookup(host);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTFOUND') throw new ConfigError(`broker host ${JSON.stringify(host)} does not resolve; check -b/--broker`);
   }
 }
 

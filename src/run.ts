@@ -1,7 +1,7 @@
 // Runs the listener as a process: starts the app, turns SIGINT/SIGTERM into a graceful stop
 // (a second signal forces the exit), and maps failures to the documented exit codes.
 import { ListenerApp } from './app.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { AuthRefusedError } from './mqtt/listener.js';
 
 const STARTUP_ERROR_CODES = new Set(['EACCES', 'EPERM', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EROFS', 'EADDRINUSE', 'EADDRNOTAVAIL', 'SQLITE_CANTOPEN', 'SQLITE_NOTADB']);
@@ -35,6 +35,10 @@ export async function runUntilStopped(config: Config, warnings: readonly string[
   } catch (err) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    if (err instanceof ConfigError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
     const e = err as NodeJS.ErrnoException;
     if (e.code && STARTUP_ERROR_CODES.has(e.code)) {
       process.stderr.write(`error: cannot start: ${e.message}\n`);
