@@ -48,6 +48,10 @@ export class ListenerApp {
     return this.writer;
   }
 
+  get readingStore(): ReadingStore | undefined {
+    return this.store;
+  }
+
   get embeddedBroker(): EmbeddedBroker | undefined {
     return this.broker;
   }
