@@ -41,9 +41,11 @@ describe('original fieldN= decoder', () => {
     expect(r.kind === 'reading' && r.reading).toMatchObject({ temperatureF: 70, sensorName: 'POS01' });
   });
 
-  it('ignores extra keys (e.g. a sequence number)', () => {
-    const r = decodePayload('t', enc(`${SEVEN}&seq=12`));
+  it('ignores extra keys (e.g. a sequence number) instead of taking them as location/MAC', () => {
+    const r = decodePayload('t', enc(`${SEVEN}&seq=12&t=1700000000`));
     expect(r.kind).toBe('reading');
+    if (r.kind === 'reading') expect(r.reading.location).toBeUndefined();
+    if (r.kind === 'reading') expect(r.reading.macAddress).toBeUndefined();
   });
 
   const rejects: Array<[string, Buffer, RegExp]> = [

@@ -32,18 +32,24 @@ function reject(reason: string): DecodeResult {
   return { kind: 'rejection', reason, decoder: NAME };
 }
 
-/** Splits `a=b&c=d` into a map field index -> raw value, using keys when present. */
+/**
+ * Splits `a=b&c=d` into field index -> raw value. When any key is `fieldN` the payload is keyed:
+ * `fieldN` keys give the index and other keys (e.g. a firmware's `seq=`) are ignored. Without any
+ * `fieldN` key, values count by position, as the original read them.
+ */
 function splitFields(text: string): Map<number, string> | string {
   const fields = new Map<number, string>();
   const pairs = text.split('&');
   if (pairs.length > 64) return `too many fields (${pairs.length}, at most 64)`;
-  pairs.forEach((pair, position) => {
+  const parsed = pairs.map((pair) => {
     const eq = pair.indexOf('=');
     const key = eq >= 0 ? pair.slice(0, eq).trim() : '';
-    const value = eq >= 0 ? pair.slice(eq + 1) : pair;
-    const keyed = KEY_RE.exec(key);
-    const index = keyed ? Number(keyed[1]) : position + 1;
-    if (!fields.has(index)) fields.set(index, value.trim());
+    return { keyed: KEY_RE.exec(key), value: (eq >= 0 ? pair.slice(eq + 1) : pair).trim() };
+  });
+  const keyedPayload = parsed.some((p) => p.keyed !== null);
+  parsed.forEach((p, position) => {
+    const index = keyedPayload ? (p.keyed ? Number(p.keyed[1]) : undefined) : position + 1;
+    if (index !== undefined && !fields.has(index)) fields.set(index, p.value);
   });
   return fields;
 }

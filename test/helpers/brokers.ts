@@ -1,7 +1,7 @@
 // Real brokers for tests: aedes in-process on a free port, and Debian's mosquitto as a child
 // process (when installed) with its own config, persistence folder and port.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,13 +54,17 @@ export interface MosquittoOptions {
   persistence?: boolean;
   maxQueued?: number;
   extraConfig?: string;
+  /** A fixed port (e.g. one a listener is already trying); default: a free one. */
+  port?: number;
 }
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<TestBroker & { process(): ChildProcess | undefined }> {
   const bin = mosquittoPath();
   if (!bin) throw new Error('mosquitto is not installed');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'mosq-'));
+  // Started as root, mosquitto drops to its own user: it must be able to write its persistence file.
+  chmodSync(dir, 0o777);
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(
     conf,
