@@ -168,7 +168,12 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .version(VERSION_LINE, '-v, --version', 'print name, version and release date (also -ver)')
     .helpOption('-h, --help', 'show this help')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+      // One line per error, suggestion included: scheduled tasks and scripts show the first line.
+      outputError: (s, write) => write(s.trim().replace(/\s*\n\s*/g, ' ')),
+    })
     .showSuggestionAfterError(true)
     .addHelpText('after', EXIT_CODES_HELP);
   addListenerOptions(program);

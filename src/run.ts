@@ -12,8 +12,8 @@ export async function runUntilStopped(config: Config, warnings: readonly string[
   let exitCode = 0;
   const app = new ListenerApp(config, {
     onFatal: (err) => {
-      exitCode = err instanceof AuthRefusedError ? 3 : 3;
-      process.stderr.write(`error: ${err.message}\n`);
+      // The logger has already put the error on stderr (errors always go there).
+      exitCode = err instanceof AuthRefusedError ? err.exitCode : 3;
       void app.stop().then(() => resolveDone(exitCode));
     },
   });
