@@ -14,6 +14,7 @@ export class AckGate {
   private readonly awaiting = new Set<number>();
   private readonly held = new Map<number, { cmd: string; messageId?: number }>();
   private generation = 0;
+  private corked = false;
   private readonly original: SendPacket | undefined;
 
   constructor(private readonly client: MqttClient) {
@@ -62,8 +63,22 @@ export class AckGate {
     const packet = this.held.get(messageId);
     if (packet && this.original) {
       this.held.delete(messageId);
+      this.corkUntilNextTick();
       this.original(packet);
     }
+  }
+
+  /** A commit releases up to a batch of acknowledgements at once: send them in one write. */
+  private corkUntilNextTick(): void {
+    if (this.corked) return;
+    const stream = (this.client as unknown as { stream?: { cork(): void; uncork(): void; destroyed?: boolean } }).stream;
+    if (!stream || stream.destroyed) return;
+    this.corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      stream.uncork();
+    });
   }
 
   get heldCount(): number {

@@ -3,6 +3,7 @@
 // with capped exponential backoff, and handing each message to a sink that calls back once the
 // message is committed — only then is it acknowledged (see AckGate).
 import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import mqtt from 'mqtt';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { AckGate } from './ack-gate.js';
@@ -46,6 +47,8 @@ export interface MqttListenerOptions {
 export class AuthRefusedError extends Error {
   readonly exitCode = 3;
 }
+
+const ACK_BUFFER_LIMIT = 64 * 1024;
 
 // CONNACK codes: 4/5 in MQTT 3.1.1, 134/135 in MQTT 5 (bad credentials / not authorized).
 const AUTH_CODES = new Set([4, 5, 134, 135]);
@@ -193,6 +196,20 @@ export class MqttListener {
     );
   }
 
+  /**
+   * Back-pressure on the acknowledgements: a busy broker may send faster than it reads our
+   * PUBACKs, which would then pile up in memory. Past ACK_BUFFER_LIMIT bytes unsent, MQTT.js gets
+   * its callback (and reads the next packet) only once the socket has drained.
+   */
+  private whenAcksFlushed(callback: () => void): void {
+    const stream = (this.client as unknown as { stream?: Writable } | undefined)?.stream;
+    if (stream && !stream.destroyed && stream.writableLength > ACK_BUFFER_LIMIT) {
+      stream.once('drain', () => callback());
+    } else {
+      callback();
+    }
+  }
+
   private handle(packet: IPublishPacket, callback: (err?: Error) => void): void {
     const gate = this.gate;
     if (this.stopping || !gate) return; // not acknowledged: the broker redelivers it next session
@@ -223,10 +240,8 @@ export class MqttListener {
     if (packetId !== undefined) message.packetId = packetId;
     mayContinue = this.sink.accept(message, committed);
     if (!pipelined) return; // callback runs in committed()
-    if (committedSync || mayContinue) {
-      callback();
-    } else {
-      this.sink.onDrain(() => callback());
-    }
+    const proceed = (): void => this.whenAcksFlushed(callback);
+    if (committedSync || mayContinue) proceed();
+    else this.sink.onDrain(proceed);
   }
 }

@@ -43,6 +43,12 @@ interface SensorMeta {
 }
 
 const MAX_REJECT_PAYLOAD = 4096;
+/**
+ * The delivery ledger keeps (packet id, digest) of the last committed batches, one row per batch
+ * (not per message: that doubled the write cost). A redelivery concerns a message committed just
+ * before a connection dropped, so the last 2000 batches are far more than enough.
+ */
+const LEDGER_KEEP_BATCHES = 2000;
 const MAX_PK_BUMPS = 10_000;
 
 export function messageDigest(topic: string, payload: Uint8Array): string {
@@ -65,8 +71,8 @@ export class ReadingStore {
         insertReading: BetterSqlite3.Statement;
         insertSensor: BetterSqlite3.Statement;
         insertReject: BetterSqlite3.Statement;
-        ledgerGet: BetterSqlite3.Statement;
         ledgerPut: BetterSqlite3.Statement;
+        ledgerPrune: BetterSqlite3.Statement;
       }
     | undefined;
   private writeTx: ((items: readonly IncomingMessage[]) => BatchOutcome) | undefined;
@@ -76,6 +82,10 @@ export class ReadingStore {
   private lastMicros = new Map<string, number>();
   private readonly stagedMeta = new Map<string, SensorMeta>();
   private readonly stagedMicros = new Map<string, number>();
+  /** packet id -> digest of the latest committed QoS 1/2 message with that id (recent batches). */
+  private readonly deliveries = new Map<number, string>();
+  private readonly stagedDeliveries = new Map<number, string>();
+  private batchesSincePrune = 0;
 
   constructor(
     readonly path: string,
@@ -118,10 +128,11 @@ export class ReadingStore {
         `INSERT INTO rejected_messages (receivedUTC, topic, payload, payloadEncoding, payloadBytes, reason)
            VALUES (?, ?, ?, ?, ?, ?)`,
       ),
-      ledgerGet: db.prepare('SELECT digest FROM delivery_ledger WHERE packetId = ?').pluck(),
-      ledgerPut: db.prepare('INSERT OR REPLACE INTO delivery_ledger (packetId, digest, receivedUTC) VALUES (?, ?, ?)'),
+      ledgerPut: db.prepare('INSERT INTO delivery_ledger (committedUTC, entries) VALUES (?, ?)'),
+      ledgerPrune: db.prepare(`DELETE FROM delivery_ledger WHERE batchId <= (SELECT MAX(batchId) FROM delivery_ledger) - ${LEDGER_KEEP_BATCHES}`),
     };
     this.loadSensorMeta(db);
+    this.loadDeliveries(db);
     this.writeTx = db.transaction((items: readonly IncomingMessage[]) => this.writeItems(items));
   }
 
@@ -145,14 +156,17 @@ export class ReadingStore {
     // Changes made inside the transaction are staged and applied only after COMMIT.
     this.stagedMeta.clear();
     this.stagedMicros.clear();
+    this.stagedDeliveries.clear();
     try {
       const outcome = this.writeTx(items);
       for (const [k, v] of this.stagedMeta) this.sensorMeta.set(k, v);
       for (const [k, v] of this.stagedMicros) this.lastMicros.set(k, v);
+      for (const [k, v] of this.stagedDeliveries) this.deliveries.set(k, v);
       return outcome;
     } finally {
       this.stagedMeta.clear();
       this.stagedMicros.clear();
+      this.stagedDeliveries.clear();
     }
   }
 
@@ -174,21 +188,34 @@ export class ReadingStore {
     for (const r of rows) this.sensorMeta.set(r.name, { location: r.location, mac: r.mac, version: r.version });
   }
 
+  private loadDeliveries(db: BetterSqlite3.Database): void {
+    this.deliveries.clear();
+    const rows = db.prepare('SELECT entries FROM delivery_ledger ORDER BY batchId').pluck().all() as string[];
+    for (const entries of rows) {
+      try {
+        for (const [id, digest] of JSON.parse(entries) as Array<[number, string]>) this.deliveries.set(id, digest);
+      } catch {
+        /* a damaged ledger row only weakens duplicate suppression for that batch */
+      }
+    }
+  }
+
   private writeItems(items: readonly IncomingMessage[]): BatchOutcome {
     const st = this.statements!;
     const outcome: BatchOutcome = { stored: 0, rejected: 0, duplicates: 0, sensorRows: 0 };
+    const ledgerEntries: Array<[number, string]> = [];
     for (const item of items) {
-      const receivedText = formatMicrosUTC(item.receivedMicros);
-      let digest: string | undefined;
       if (item.packetId !== undefined) {
-        digest = messageDigest(item.topic, item.payload);
+        const digest = messageDigest(item.topic, item.payload);
         // A redelivery (DUP) of a packet whose row we already committed: acknowledge, store nothing.
-        if (item.dup && st.ledgerGet.get(item.packetId) === digest) {
+        if (item.dup && (this.stagedDeliveries.get(item.packetId) ?? this.deliveries.get(item.packetId)) === digest) {
           outcome.duplicates++;
           continue;
         }
-        st.ledgerPut.run(item.packetId, digest, receivedText);
+        this.stagedDeliveries.set(item.packetId, digest);
+        ledgerEntries.push([item.packetId, digest]);
       }
+      const receivedText = formatMicrosUTC(item.receivedMicros);
       if (item.result.kind === 'rejection') {
         const p = rejectPayload(item.payload);
         st.insertReject.run(receivedText, item.topic, p.text, p.encoding, item.payload.length, item.result.reason);
@@ -207,6 +234,13 @@ export class ReadingStore {
           version: r.softwareVersion ?? null,
         });
         outcome.sensorRows++;
+      }
+    }
+    if (ledgerEntries.length > 0) {
+      st.ledgerPut.run(formatMicrosUTC(Date.now() * 1000), JSON.stringify(ledgerEntries));
+      if (++this.batchesSincePrune >= 100) {
+        this.batchesSincePrune = 0;
+        st.ledgerPrune.run();
       }
     }
     return outcome;

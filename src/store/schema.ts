@@ -16,8 +16,8 @@ CREATE TABLE IF NOT EXISTS ECCTempHumSensor (recordWrittenUTC TEXT, sensorName T
 CREATE TABLE IF NOT EXISTS rejected_messages (id INTEGER PRIMARY KEY AUTOINCREMENT,
   receivedUTC TEXT NOT NULL, topic TEXT, payload TEXT, payloadEncoding TEXT, payloadBytes INTEGER,
   reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS delivery_ledger (packetId INTEGER PRIMARY KEY, digest TEXT NOT NULL,
-  receivedUTC TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS delivery_ledger (batchId INTEGER PRIMARY KEY AUTOINCREMENT,
+  committedUTC TEXT NOT NULL, entries TEXT NOT NULL);
 `;
 
 /** Creates whatever is missing; never alters what an existing (original) database has. */

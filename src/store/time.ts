@@ -5,11 +5,18 @@ export function nowMicros(nowMs: () => number = () => performance.timeOrigin + p
   return Math.floor(nowMs() * 1000);
 }
 
+// Readings arrive thousands per second within the same second: format the date part once per second.
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
 export function formatMicrosUTC(micros: number): string {
-  const ms = Math.floor(micros / 1000);
-  const iso = new Date(ms).toISOString(); // 2026-11-23T10:11:12.345Z
-  const fraction = String(micros % 1_000_000).padStart(6, '0');
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${fraction}`;
+  const second = Math.floor(micros / 1_000_000);
+  if (second !== cachedSecond) {
+    const iso = new Date(second * 1000).toISOString(); // 2026-11-23T10:11:12.000Z
+    cachedPrefix = `${iso.slice(0, 10)} ${iso.slice(11, 19)}.`;
+    cachedSecond = second;
+  }
+  return cachedPrefix + String(micros - second * 1_000_000).padStart(6, '0');
 }
 
 /** Inverse of formatMicrosUTC; NaN for text that is not in that form. */
