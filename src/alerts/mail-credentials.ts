@@ -34,7 +34,8 @@ export function parseMailCredentials(line: string): MailCredentialsResult {
   const from = field(parts[0]);
   const password = parts[1]?.trim() ?? '';
   if (from === undefined) return { ok: false, reason: `the from address (field 1) is empty; ${FORMAT}` };
-  if (!looksLikeAddress(from)) return { ok: false, reason: `the from address (field 1) ${JSON.stringify(from)} is not an e-mail address` };
+  // Not echoed: with the fields swapped, this would be the password.
+  if (!looksLikeAddress(from)) return { ok: false, reason: `the from address (field 1) is not an e-mail address; ${FORMAT}` };
   if (password === '') return { ok: false, reason: 'the app password (field 2) is empty' };
   const localHostName = field(parts[2]);
   const toField = field(parts[3]);
