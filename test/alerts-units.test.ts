@@ -76,6 +76,7 @@ describe('alert text', () => {
     expect(minutes(20 * 60_000)).toBe('20');
     expect(minutes(90_000)).toBe('1.5');
     expect(minutes(15_000)).toBe('0.25');
+    expect(minutes(300)).toBe('0.005');
     expect(minutes(1440 * 60_000)).toBe('1440');
   });
 

@@ -2,6 +2,7 @@
 // ListenerApp with its SQLite file, and a real SMTP server (TLS with a self-signed certificate,
 // and plain). The watchdog's clock is a ManualClock, so a 10-minute period takes no real time.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -304,6 +305,33 @@ describe('watchdog and alert muting', () => {
     await publish(r, 'still garbage');
     await waitFor(() => r.smtp.mails.length === 2, 15_000, 'recovery mail');
     expect(r.smtp.mails[1]!.text).toContain('the first message after the silence could NOT be decoded');
+  });
+
+  it('stopping while a mail hangs on a silent server aborts the send and stops promptly', async () => {
+    // A "mail server" that accepts the connection and never greets: nodemailer would wait 30 s.
+    const sockets = new Set<Socket>();
+    const mute = createServer((s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          mute.close(() => resolve());
+        }),
+    );
+    const port = (mute.address() as { port: number }).port;
+    const r = await rig({ raw: { smtpPort: port, smtpSecure: false } });
+    await silentPeriod(r);
+    await waitFor(() => sockets.size === 1, 5_000, 'mail connection open');
+    const t0 = Date.now();
+    await r.stop();
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    await waitFor(() => sockets.size === 0, 5_000, 'mail connection closed by the listener');
+    expect(logText(r)).toMatch(/WARN \[alerts\] alert mail ".*" abandoned: the listener is stopping/);
+    expect(existsSync(r.lastNoticeFile)).toBe(false);
   });
 
   it('without a mail credentials file, alerts are logged only (said once at start-up)', async () => {

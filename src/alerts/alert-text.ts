@@ -26,7 +26,8 @@ export function localTime(ms: number): string {
 /** Minutes as people write them: 20, 1.5, 0.25. */
 export function minutes(ms: number): string {
   const m = ms / 60_000;
-  return String(Number(m.toFixed(m >= 10 ? 0 : m >= 1 ? 1 : 2)));
+  if (m < 1) return String(Number(m.toPrecision(2))); // short test periods stay readable: 0.005
+  return String(Number(m.toFixed(m >= 10 ? 0 : 1)));
 }
 
 export interface AlertContext {
