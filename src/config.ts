@@ -163,14 +163,14 @@ export function readMqttCredentials(
 }
 
 /**
- * Mail alert credentials (-m). A missing *default* file means "alerts are logged only"; a missing
- * file the user named is an error, as is a malformed line.
+ * Mail alert credentials (-m). A missing file means "alerts are logged only" — with a warning when
+ * the user named it: mail is a side job, and a listener that stores readings must not refuse to
+ * start over it (the original only read this file when it had an alert to send). A malformed
+ * line is a mistake to fix now, not at 3 a.m. when the first alert fails: ConfigError.
  */
 export function readMailCredentials(path: string, explicit: boolean, warnings: string[] = []): MailCredentials | undefined {
   if (!existsSync(path)) {
-    if (explicit) {
-      throw new ConfigError(`mail credentials file ${path} does not exist (named by --gmail-credentials); create it or leave the flag out to only log alerts`);
-    }
+    if (explicit) warnings.push(`mail credentials file ${path} (named by -m) does not exist: alerts will only be logged`);
     return undefined;
   }
   const lines = credentialLines(path);

@@ -67,12 +67,18 @@ describe('alert flags', () => {
   it.each([
     [['--smtp-port', '0'], /--smtp-port.*"0"/],
     [['--smtp-port', 'smtp'], /--smtp-port.*"smtp"/],
-    [['-m', '/nonexistent/gmail.txt'], /mail credentials file \/nonexistent\/gmail\.txt does not exist/],
   ])('bad %j exits 2 with one line', (args, line) => {
     const r = cli([...args, 'check-config']);
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.err).toMatch(line);
+  });
+
+  it('a named mail credentials file that does not exist is a warning, not a reason to stop storing readings', () => {
+    const r = cli(['-m', '/nonexistent/gmail.txt', 'check-config']);
+    expect(r.code).toBe(0);
+    expect(r.err.trim()).toBe('warning: mail credentials file /nonexistent/gmail.txt (named by -m) does not exist: alerts will only be logged');
+    expect(JSON.parse(r.out).mail).toBeNull();
   });
 
   it('a malformed mail credentials file exits 2 naming the file and the problem, never the password', () => {
@@ -134,11 +140,13 @@ describe('alert-test', () => {
     const dir = tempDir('mailcli-');
     const r = await run(['-m', join(dir, 'none.txt'), 'alert-test']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/mail credentials file .*none\.txt does not exist/);
+    expect(r.err).toContain(`error: mail credentials file ${join(dir, 'none.txt')} does not exist: create it`);
     const r2 = cli(['--gmail_credentials_file_path', join(dir, 'none.txt'), 'alert-test']);
     expect(r2.code).toBe(2);
     const cwd = spawnSync(process.execPath, [BIN, 'alert-test'], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
     expect(cwd.status).toBe(2);
-    expect(cwd.stderr.trim()).toBe('error: no mail credentials file ECCMQTTIoT_GMail_Credentials.txt: create it with one line "from_address,app_password,local_host_name_or_None,to_address" or name it with -m');
+    expect(cwd.stderr.trim()).toBe(
+      'error: mail credentials file ECCMQTTIoT_GMail_Credentials.txt does not exist: create it with one line "from_address,app_password,local_host_name_or_None,to_address" or name another with -m',
+    );
   });
 });

@@ -17,7 +17,7 @@ export async function sendTestAlert(config: Config, io: AlertTestIO): Promise<nu
   const mail = config.mail;
   if (!mail) {
     throw new ConfigError(
-      `no mail credentials file ${config.gmailCredentialsFile}: create it with one line "from_address,app_password,local_host_name_or_None,to_address" or name it with -m`,
+      `mail credentials file ${config.gmailCredentialsFile} does not exist: create it with one line "from_address,app_password,local_host_name_or_None,to_address" or name another with -m`,
     );
   }
   const mailer = new AlertMailer(
