@@ -3,6 +3,10 @@
 // stop taking messages, commit what is queued (acknowledging it), disconnect, close the database.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { AlertMailer } from './alerts/alert-mailer.js';
+import { MuteState } from './alerts/mute-state.js';
+import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
 import { ConfigError, type Config } from './config.js';
 import { decodePayload } from './decoders/index.js';
 import { createAppLogger, type AppLogger } from './logging/logger.js';
@@ -13,7 +17,8 @@ import { ReadingStore } from './store/reading-store.js';
 import { ReadingWriter } from './store/reading-writer.js';
 import { nowMicros } from './store/time.js';
 import { realTimers, type Timers } from './timers.js';
-import { VERSION } from './version.js';
+import { VERSION, VERSION_LINE } from './version.js';
+import { Watchdog } from './watchdog.js';
 
 export interface AppDeps {
   /** A logger to use instead of creating the file logger (tests). */
@@ -30,6 +35,8 @@ export class ListenerApp {
   private writer: ReadingWriter | undefined;
   private listener: MqttListener | undefined;
   private broker: EmbeddedBroker | undefined;
+  private dog: Watchdog | undefined;
+  private alerts: WatchdogAlerts | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
@@ -54,6 +61,14 @@ export class ListenerApp {
 
   get embeddedBroker(): EmbeddedBroker | undefined {
     return this.broker;
+  }
+
+  get watchdog(): Watchdog | undefined {
+    return this.dog;
+  }
+
+  get watchdogAlerts(): WatchdogAlerts | undefined {
+    return this.alerts;
   }
 
   async start(): Promise<void> {
@@ -116,7 +131,9 @@ export class ListenerApp {
         mqttLog,
         (err) => this.fatal(err),
       );
+      await this.startWatchdog();
       this.listener.start();
+      this.dog?.start();
       this.running = true;
     } catch (err) {
       await this.stop();
@@ -132,6 +149,9 @@ export class ListenerApp {
 
   private async doStop(): Promise<void> {
     this.running = false;
+    // First: no restart may create a new client while the listener is being stopped.
+    await this.dog?.stop();
+    await this.alerts?.stop();
     this.listener?.pause();
     if (this.writer) {
       const lost = this.writer.stop();
@@ -143,6 +163,53 @@ export class ListenerApp {
     const t = this.writer?.totals;
     if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.duplicates} duplicates skipped, in ${t.commits} commits`);
     if (!this.deps.logger) await this.logger?.close();
+  }
+
+  /** Watchdog + alerts: built before the listener starts so the mute state is loaded first. */
+  private async startWatchdog(): Promise<void> {
+    const c = this.config;
+    const timers = this.deps.timers ?? realTimers;
+    const periodMs = c.timerCheckMinutes * 60_000;
+    const startedAt = timers.now();
+    const alertLog = this.logger!.child('alerts');
+    const mailer = c.mail
+      ? new AlertMailer({ host: c.smtpHost, port: c.smtpPort, secure: c.smtpSecure, insecure: c.smtpInsecure, credentials: c.mail }, alertLog, timers)
+      : undefined;
+    this.alerts = new WatchdogAlerts({
+      mailer,
+      mute: new MuteState(c.lastNoticeFile, alertLog, VERSION_LINE),
+      silenceMs: c.silenceMinutes * 60_000,
+      periodMs,
+      log: alertLog,
+      credentialsFile: c.gmailCredentialsFile,
+      now: () => timers.now(),
+      context: () => ({
+        host: hostname(),
+        broker: this.listener?.brokerUrl ?? c.broker,
+        version: VERSION_LINE,
+        pid: process.pid,
+        startedAt,
+        periodMs,
+        silenceMs: c.silenceMinutes * 60_000,
+        lastNoticeFile: c.lastNoticeFile,
+        messages: this.activity.messages,
+        readings: this.activity.readings,
+        rejected: this.activity.rejected,
+        lastSensor: this.activity.lastSensor,
+      }),
+    });
+    await this.alerts.start();
+    const alerts = this.alerts;
+    this.dog = new Watchdog({
+      periodMs,
+      timers,
+      log: this.logger!.child('watchdog'),
+      restart: async () => {
+        await this.listener?.restart();
+      },
+      onNoMessages: (facts) => alerts.noMessages(facts),
+      onRecovered: (facts) => alerts.recovered(facts),
+    });
   }
 
   private fatal(err: Error): void {
@@ -159,6 +226,7 @@ export class ListenerApp {
         this.activity.lastMessageAt = Date.now();
         if (m.retain && !c.acceptRetained) {
           log.debug(`skipped a retained message on ${m.topic} (use --accept-retained to store them)`);
+          this.dog?.noteMessage(true);
           committed();
           return true;
         }
@@ -170,6 +238,7 @@ export class ListenerApp {
           this.activity.readings++;
           this.activity.lastSensor = result.reading.sensorName;
         }
+        this.dog?.noteMessage(result.kind !== 'rejection');
         const message = {
           topic: m.topic,
           payload: m.payload,

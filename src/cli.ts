@@ -92,7 +92,12 @@ function addListenerOptions(cmd: Command): Command {
     .option('--embedded-broker-host <address>', `address the embedded broker binds to (default: ${d.embeddedBrokerHost})`)
     .option('--durable', 'synchronous=FULL: every commit survives power loss (default NORMAL survives a killed process)')
     .option('--accept-retained', 'store retained messages too (default: skipped, they would be stored again at every restart)')
-    .option('--retry-auth-failures', 'keep retrying when the broker refuses the credentials (default: exit with code 3)');
+    .option('--retry-auth-failures', 'keep retrying when the broker refuses the credentials (default: exit with code 3)')
+    .option('--smtp-host <host>', `mail server for alerts (default: ${d.smtpHost})`)
+    .option('--smtp-port <port>', `mail server port (default: ${d.smtpPort}, or ${d.smtpStartTlsPort} with --no-smtp-secure)`, numberParser('--smtp-port', 'a port number 1-65535', (n) => Number.isInteger(n) && n >= 1 && n <= 65535))
+    .option('--smtp-secure', 'TLS to the mail server from the first byte (the default, as Gmail on 465)')
+    .option('--no-smtp-secure', 'plain connection to the mail server, upgraded with STARTTLS when the server offers it')
+    .option('--smtp-insecure', 'do not verify the mail server certificate (self-signed test servers only)');
 }
 
 type CommanderOpts = Record<string, unknown>;
@@ -144,6 +149,10 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('durable', o['durable']);
   set('acceptRetained', o['acceptRetained']);
   set('retryAuthFailures', o['retryAuthFailures']);
+  set('smtpHost', o['smtpHost']);
+  set('smtpPort', o['smtpPort']);
+  set('smtpSecure', o['smtpSecure']);
+  set('smtpInsecure', o['smtpInsecure']);
   return raw;
 }
 
@@ -199,6 +208,17 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       for (const w of warnings) io.err(`warning: ${w}`);
       io.out(JSON.stringify(describeConfig(config), null, 2));
       setExit(0);
+    });
+
+  program
+    .command('alert-test')
+    .description("send one test alert mail with the mail settings (-m, --smtp-*) and print the server's answer; exit 0 sent, 2 no/bad credentials file, 3 not sent")
+    .action(async (_opts, cmd: Command) => {
+      const warnings: string[] = [];
+      const config = configFromCommand(cmd, warnings);
+      for (const w of warnings) io.err(`warning: ${w}`);
+      const { sendTestAlert } = await import('./alerts/alert-test.js');
+      setExit(await sendTestAlert(config, io));
     });
 
   program

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from './logging/types.js';
+import { parseMailCredentials, type MailCredentials } from './alerts/mail-credentials.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 2;
@@ -28,6 +29,10 @@ export const DEFAULTS = {
   logLevel: 'debug' as LogLevel,
   keepaliveSeconds: 60,
   embeddedBrokerHost: '127.0.0.1',
+  smtpHost: 'smtp.gmail.com',
+  /** SMTP over TLS (Gmail's); 587 is used with --no-smtp-secure (STARTTLS). */
+  smtpPort: 465,
+  smtpStartTlsPort: 587,
 } as const;
 
 export interface MqttCredentials {
@@ -68,10 +73,18 @@ export interface Config {
   retryAuthFailures: boolean;
   keepaliveSeconds: number;
   mqtt: MqttCredentials;
+  smtpHost: string;
+  smtpPort: number;
+  /** TLS from the first byte (port 465); false = plain connection, upgraded with STARTTLS when offered. */
+  smtpSecure: boolean;
+  /** Do not verify the mail server's certificate (self-signed test servers only). */
+  smtpInsecure: boolean;
+  /** Mail alert credentials; undefined = alerts are logged only. */
+  mail?: MailCredentials;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail'>> & {
   clientId?: string;
 };
 
@@ -149,6 +162,26 @@ export function readMqttCredentials(
   return creds;
 }
 
+/**
+ * Mail alert credentials (-m). A missing file means "alerts are logged only" — with a warning when
+ * the user named it: mail is a side job, and a listener that stores readings must not refuse to
+ * start over it (the original only read this file when it had an alert to send). A malformed
+ * line is a mistake to fix now, not at 3 a.m. when the first alert fails: ConfigError.
+ */
+export function readMailCredentials(path: string, explicit: boolean, warnings: string[] = []): MailCredentials | undefined {
+  if (!existsSync(path)) {
+    if (explicit) warnings.push(`mail credentials file ${path} (named by -m) does not exist: alerts will only be logged`);
+    return undefined;
+  }
+  const lines = credentialLines(path);
+  if (lines.length === 0) throw new ConfigError(`mail credentials file ${path} is empty: expected one line "from_address,app_password,local_host_name_or_None,to_address"`);
+  const parsed = parseMailCredentials(lines[0]!);
+  if (!parsed.ok) throw new ConfigError(`mail credentials file ${path}: ${parsed.reason}`);
+  const w = permissionWarning(path);
+  if (w) warnings.push(w);
+  return parsed.value;
+}
+
 /** A client id that stays the same across restarts of this listener on this host and database. */
 export function defaultClientId(dbFile: string): string {
   const host = hostname().replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40) || 'host';
@@ -197,7 +230,14 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     retryAuthFailures: raw.retryAuthFailures ?? false,
     keepaliveSeconds: raw.keepaliveSeconds ?? DEFAULTS.keepaliveSeconds,
     mqtt: readMqttCredentials(credentialsFile, ctx.explicit.has('credentialsFile'), env, ctx.warnings),
+    smtpHost: (raw.smtpHost ?? DEFAULTS.smtpHost).trim(),
+    smtpSecure: raw.smtpSecure ?? true,
+    smtpPort: raw.smtpPort ?? (raw.smtpSecure === false ? DEFAULTS.smtpStartTlsPort : DEFAULTS.smtpPort),
+    smtpInsecure: raw.smtpInsecure ?? false,
   };
+  if (config.smtpHost === '') throw new ConfigError('--smtp-host is empty: give the mail server host name');
+  const mail = readMailCredentials(config.gmailCredentialsFile, config.gmailCredentialsExplicit, ctx.warnings);
+  if (mail) config.mail = mail;
   if (raw.caFile !== undefined) config.caFile = raw.caFile;
   if (config.clientId.trim() === '') throw new ConfigError('--client-id is empty');
   return config;
@@ -205,7 +245,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, ...rest } = config;
+  const { mqtt, mail, ...rest } = config;
   return {
     ...rest,
     mqtt: {
@@ -213,6 +253,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       password: mqtt.password !== undefined ? '********' : null,
       source: mqtt.source,
     },
+    mail: mail ? { ...mail, password: '********' } : null,
   };
 }
 
