@@ -89,6 +89,8 @@ export function createAppLogger(options: AppLoggerOptions): AppLogger {
     ...(options.now ? { now: options.now } : {}),
     onEvent: (level, message) => {
       if (!closed) root?.log(level, message, { component: 'rotate' });
+      // winston is closing (it refuses writes after end()): the same line, straight to the file.
+      else rotator.write(`${new Date().toISOString()} ${level.toUpperCase()} [rotate] ${message}\n`);
     },
   });
   rotator.start();
@@ -107,16 +109,14 @@ export function createAppLogger(options: AppLoggerOptions): AppLogger {
     child: (component) => logger.child({ component }),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
+        closed = true;
         const timer = setTimeout(resolve, 3000);
         logger.on('finish', () => {
           clearTimeout(timer);
           resolve();
         });
         logger.end();
-      }).then(() => {
-        closed = true;
-        return rotator.stop();
-      });
+      }).then(() => rotator.stop());
       return closing;
     },
   };
