@@ -206,4 +206,27 @@ describe('time-based log rotation (--log-rotate daily)', () => {
     expect(numbers(gunzipLines(join(dir, 'app.log.2026-11-22.gz')))).toEqual([6, 7, 8]);
     expect(numbers(plainLines(file))).toEqual([9, 10, 11]);
   });
+
+  it('hourly: <log>.YYYY-MM-DDTHH.gz per UTC hour, another file in the same hour gets -2', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'app.log');
+    let now = Date.UTC(2026, 10, 23, 13, 59, 0);
+    // Each line is 110 bytes: three fit in 400, the fourth starts a new file.
+    const logger = open({ file, maxSize: 400, maxArchives: 9, schedule: 'hourly', now: () => now });
+    const log = logger.child('test');
+    log.info(`line 000000 ${filler}`);
+    now += 2 * 60 * 1000; // 14:01: a new hour
+    for (let i = 1; i <= 7; i++) log.info(`line ${String(i).padStart(6, '0')} ${filler}`);
+    await logger.rotator.whenIdle();
+    const names = readdirSync(dir).sort();
+    // The rotation notices are logged too (after the lines that caused them), so with a 400-byte
+    // limit they can start one more 14:xx file: -3 and on.
+    for (const n of names) expect(n).toMatch(/^app\.log(\.2026-11-23T1[34](-\d+)?\.gz)?$/);
+    expect(names).toEqual(expect.arrayContaining(['app.log.2026-11-23T13.gz', 'app.log.2026-11-23T14.gz', 'app.log.2026-11-23T14-2.gz']));
+    expect(numbers(gunzipLines(join(dir, 'app.log.2026-11-23T13.gz')))).toEqual([0]);
+    expect(numbers(gunzipLines(join(dir, 'app.log.2026-11-23T14.gz')))).toEqual([1, 2, 3]);
+    expect(numbers(gunzipLines(join(dir, 'app.log.2026-11-23T14-2.gz')))).toEqual([4, 5, 6]);
+    const later = names.filter((n) => /T14-([3-9]|\d\d+)\.gz$/.test(n)).sort((a, b) => Number(/-(\d+)\.gz$/.exec(a)![1]) - Number(/-(\d+)\.gz$/.exec(b)![1]));
+    expect([...later.flatMap((n) => numbers(gunzipLines(join(dir, n)))), ...numbers(plainLines(file))]).toEqual([7]);
+  });
 });

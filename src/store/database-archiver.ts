@@ -164,6 +164,7 @@ export class DatabaseArchiver {
   private readonly abort = new AbortController();
   private sinceCheck = 0;
   private running: Promise<ArchiveResult | undefined> | undefined;
+  private scheduled: Promise<void> | undefined;
   private started = false;
   private stopped = false;
   private warnedNothingToArchive = false;
@@ -205,7 +206,11 @@ export class DatabaseArchiver {
     this.sinceCheck += readings;
     if (this.sinceCheck >= this.checkEvery) {
       this.sinceCheck = 0;
-      void this.check();
+      // After the writer's flush loop that called us has finished, not in the middle of it.
+      this.scheduled ??= Promise.resolve().then(() => {
+        this.scheduled = undefined;
+        void this.check();
+      });
     }
   }
 
@@ -220,7 +225,7 @@ export class DatabaseArchiver {
 
   /** Resolves when no check is running (tests). */
   async whenIdle(): Promise<void> {
-    for (let i = 0; i < 10_000 && this.running; i++) await this.running;
+    for (let i = 0; i < 10_000 && (this.scheduled || this.running); i++) await (this.scheduled ?? this.running);
   }
 
   /** Interrupts a running archive (the database is left as it was) and waits for it. Idempotent. */
