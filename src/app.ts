@@ -9,10 +9,12 @@ import { MuteState } from './alerts/mute-state.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
 import { ConfigError, type Config } from './config.js';
 import { decodePayload } from './decoders/index.js';
-import { createAppLogger, type AppLogger } from './logging/logger.js';
+import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
+import { MqttDebugLog } from './logging/mqtt-debug-log.js';
 import type { Logger } from './logging/types.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
+import { DatabaseArchiver } from './store/database-archiver.js';
 import { ReadingStore } from './store/reading-store.js';
 import { ReadingWriter } from './store/reading-writer.js';
 import { nowMicros } from './store/time.js';
@@ -37,6 +39,8 @@ export class ListenerApp {
   private broker: EmbeddedBroker | undefined;
   private dog: Watchdog | undefined;
   private alerts: WatchdogAlerts | undefined;
+  private archiver: DatabaseArchiver | undefined;
+  private mqttDebugLog: MqttDebugLog | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
@@ -71,10 +75,14 @@ export class ListenerApp {
     return this.alerts;
   }
 
+  get databaseArchiver(): DatabaseArchiver | undefined {
+    return this.archiver;
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     const c = this.config;
-    this.logger = this.deps.logger ?? createAppLogger({ file: c.logFile, level: c.logLevel, console: c.console });
+    this.logger = this.deps.logger ?? createAppLogger(loggerOptionsFor(c));
     this.log = this.logger.child('app');
     this.log.info(`mqtt-iot-listener ${VERSION} starting (pid ${process.pid})`);
     const storeLog = this.logger.child('store');
@@ -93,8 +101,11 @@ export class ListenerApp {
         onCommitted: (outcome) => {
           if (outcome.sensorRows > 0) storeLog.info(`${outcome.sensorRows} sensor metadata change(s) recorded`);
           if (outcome.duplicates > 0) storeLog.debug(`${outcome.duplicates} redelivered message(s) already stored; acknowledged only`);
+          this.archiver?.noteStored(outcome.stored);
         },
       });
+      this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
+      this.archiver.start();
 
       if (c.embeddedBroker) {
         const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
@@ -109,6 +120,18 @@ export class ListenerApp {
 
       if (!c.embeddedBroker) await checkBrokerResolves(c.broker);
       const mqttLog = this.logger.child('mqtt');
+      if (c.mqttDebugLog !== undefined) {
+        const rotateLog = this.logger.child('rotate');
+        this.mqttDebugLog = new MqttDebugLog({
+          file: c.mqttDebugLog,
+          maxSize: c.archiveLogSize,
+          maxArchives: c.maxLogArchives,
+          schedule: c.logRotate,
+          onEvent: (level, message) => rotateLog[level](message),
+        });
+        this.mqttDebugLog.start();
+        mqttLog.info(`MQTT library debug output goes to ${c.mqttDebugLog}`);
+      }
       if (c.mqtt.source === 'none') mqttLog.info(`no credentials file ${c.credentialsFile}: connecting anonymously`);
       else mqttLog.info(`credentials for user ${c.mqtt.username ?? '(none)'} from ${c.mqtt.source}`);
       this.listener = new MqttListener(
@@ -157,7 +180,9 @@ export class ListenerApp {
       const lost = this.writer.stop();
       if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
     }
+    await this.archiver?.stop();
     await this.listener?.stop();
+    await this.mqttDebugLog?.stop();
     this.store?.close();
     await this.broker?.stop();
     const t = this.writer?.totals;

@@ -2,6 +2,7 @@
 // Flags are typed here (numbers are numbers), then resolveConfig() validates the whole once.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, DEFAULTS, describeConfig, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
+import type { RotationSchedule } from './logging/log-rotator.js';
 import { parseDecimal, parseDuration } from './numbers.js';
 import { VERSION_LINE } from './version.js';
 
@@ -78,6 +79,8 @@ function addListenerOptions(cmd: Command): Command {
     .option('-a, --max-log-archives <n>', `gzipped log archives kept (also --max_log_archives) (default: ${d.maxLogArchives})`, wholePositive('--max-log-archives', 'archives'))
     .option('-z, --archive-log-size <bytes>', `log size that triggers rotation, e.g. 1e6 (also --archive_log_size) (default: ${d.archiveLogSize})`, wholePositive('--archive-log-size', 'bytes'))
     .option('--db-archive-size <bytes>', `database size that triggers an archive (default: ${d.dbArchiveSize})`, wholePositive('--db-archive-size', 'bytes'))
+    .addOption(new Option('--log-rotate <schedule>', `rotate the log by size only (-z), or also every UTC day/hour (default: ${d.logRotate})`).choices(['size', 'daily', 'hourly']))
+    .option('--mqtt-debug-log <file>', "write the MQTT library's own debug output to this file (rotated like the log)")
     .option('--topic <filter>', `topic filter to subscribe to; repeatable, wildcards allowed (default: ${d.topics.join(', ')})`, collect)
     .addOption(new Option('--qos <level>', `subscription QoS (default: ${d.qos})`).choices(['0', '1', '2']))
     .option('--client-id <id>', 'MQTT client id (default: stable per host and database, e.g. mqtt-iot-listener-<hostname>)')
@@ -134,6 +137,8 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('maxLogArchives', o['maxLogArchives']);
   set('archiveLogSize', o['archiveLogSize']);
   set('dbArchiveSize', o['dbArchiveSize']);
+  set('logRotate', o['logRotate'] as RotationSchedule | undefined);
+  set('mqttDebugLog', o['mqttDebugLog']);
   set('topics', o['topic']);
   set('qos', o['qos'] !== undefined ? (Number(o['qos']) as 0 | 1 | 2) : undefined);
   set('clientId', o['clientId']);
@@ -207,6 +212,27 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       const config = configFromCommand(cmd, warnings);
       for (const w of warnings) io.err(`warning: ${w}`);
       io.out(JSON.stringify(describeConfig(config), null, 2));
+      setExit(0);
+    });
+
+  const archive = program.command('archive').description('database archives (gzipped, next to the database)');
+  archive
+    .command('list')
+    .description('list the archives next to the database (-d), with their time ranges (UTC) and sizes')
+    .action(async (_opts, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as CommanderOpts;
+      const dbFile = typeof o['db'] === 'string' ? o['db'] : DEFAULTS.dbFile;
+      const { listArchives } = await import('./store/database-archiver.js');
+      const entries = listArchives(dbFile);
+      if (entries.length === 0) {
+        io.out(`no archives next to ${dbFile}`);
+      } else {
+        io.out('first reading (UTC)  last reading (UTC)         bytes  file');
+        for (const e of entries) {
+          const note = e.compressed ? '' : '  (not compressed: made by the original listener)';
+          io.out(`${e.first}     ${e.last}     ${String(e.bytes).padStart(12)}  ${e.file}${note}`);
+        }
+      }
       setExit(0);
     });
 

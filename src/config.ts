@@ -2,6 +2,7 @@
 // at start-up. Every user-caused problem is a ConfigError: one line, exit code 2.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-credentials.js';
 
@@ -24,6 +25,7 @@ export const DEFAULTS = {
   maxLogArchives: 9,
   archiveLogSize: 1073741824,
   dbArchiveSize: 1073741824,
+  logRotate: 'size' as RotationSchedule,
   topics: ['ECCTempHum'],
   qos: 1 as 0 | 1 | 2,
   logLevel: 'debug' as LogLevel,
@@ -57,6 +59,10 @@ export interface Config {
   maxLogArchives: number;
   archiveLogSize: number;
   dbArchiveSize: number;
+  /** --log-rotate: by size only (the original's scheme), or also at each UTC day/hour. */
+  logRotate: RotationSchedule;
+  /** --mqtt-debug-log: MQTT.js's own debug output goes to this file (rotated like the log). */
+  mqttDebugLog?: string;
   topics: string[];
   qos: 0 | 1 | 2;
   clientId: string;
@@ -215,6 +221,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     maxLogArchives: raw.maxLogArchives ?? DEFAULTS.maxLogArchives,
     archiveLogSize: raw.archiveLogSize ?? DEFAULTS.archiveLogSize,
     dbArchiveSize: raw.dbArchiveSize ?? DEFAULTS.dbArchiveSize,
+    logRotate: raw.logRotate ?? DEFAULTS.logRotate,
     topics,
     qos: raw.qos ?? DEFAULTS.qos,
     clientId: raw.clientId ?? defaultClientId(dbFile),
@@ -239,6 +246,11 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   const mail = readMailCredentials(config.gmailCredentialsFile, config.gmailCredentialsExplicit, ctx.warnings);
   if (mail) config.mail = mail;
   if (raw.caFile !== undefined) config.caFile = raw.caFile;
+  if (raw.mqttDebugLog !== undefined) {
+    if (raw.mqttDebugLog.trim() === '') throw new ConfigError('--mqtt-debug-log is empty: give a file name');
+    if (raw.mqttDebugLog === config.logFile) throw new ConfigError('--mqtt-debug-log must be a different file from the log file');
+    config.mqttDebugLog = raw.mqttDebugLog;
+  }
   if (config.clientId.trim() === '') throw new ConfigError('--client-id is empty');
   return config;
 }

@@ -70,6 +70,8 @@ describe('command line', () => {
     [['--port', '70000'], /--port.*"70000"/],
     [['--qos', '3'], /--qos|3/],
     [['--no-such-flag'], /unknown option/],
+    [['--log-rotate', 'weekly'], /--log-rotate.*weekly/],
+    [['--db-archive-size', '0'], /--db-archive-size.*"0"/],
   ];
   it.each(bad)('bad flag %j exits 2 with one line naming it', (args, line) => {
     const r = cli([...args, 'check-config']);
