@@ -96,8 +96,12 @@ export class ListenerApp {
           if (attempt === 1 || attempt % 10 === 0) {
             storeLog.error(`cannot commit ${pending} message(s), nothing acknowledged; retrying (attempt ${attempt}): ${err.message}`);
           }
+          if (attempt === 1) this.alerts?.storageFailing(Date.now(), err.message, pending);
         },
-        onRecovered: (attempts) => storeLog.warn(`database writable again after ${attempts} failed commit(s)`),
+        onRecovered: (attempts) => {
+          storeLog.warn(`database writable again after ${attempts} failed commit(s)`);
+          this.alerts?.storageRecovered();
+        },
         onCommitted: (outcome) => {
           if (outcome.sensorRows > 0) storeLog.info(`${outcome.sensorRows} sensor metadata change(s) recorded`);
           if (outcome.duplicates > 0) storeLog.debug(`${outcome.duplicates} redelivered message(s) already stored; acknowledged only`);

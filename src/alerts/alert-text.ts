@@ -133,6 +133,16 @@ export function recoveredAlert(ctx: AlertContext, f: RecoveredFacts): AlertMessa
   };
 }
 
+export function storageAlert(ctx: AlertContext, at: number, error: string, pending: number): AlertMessage {
+  const lines = [
+    `Since ${localTime(at)} the listener cannot commit readings to its database: ${error}`,
+    `${pending} message(s) are waiting. They are NOT acknowledged, so a broker with a persistent session keeps them; storing resumes by itself once the disk has room or the lock is released.`,
+    '',
+    facts(ctx, []),
+  ];
+  return { subject: `${PREFIX} ${ctx.host}: cannot write the database — readings waiting`, text: `${lines.join('\n')}\n` };
+}
+
 export function testAlert(ctx: { host: string; version: string; server: string }, at: number): AlertMessage {
   return {
     subject: `${PREFIX} ${ctx.host}: test alert`,

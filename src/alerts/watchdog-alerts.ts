@@ -3,7 +3,7 @@
 // messages" mail went out for that outage. Mails go out one after another, so a recovery never
 // overtakes the alert it answers; without mail credentials every alert is only logged.
 import type { AlertMailer, RetryPlan } from './alert-mailer.js';
-import { localTime, minutes, noMessagesAlert, recoveredAlert, type AlertContext, type NoMessagesFacts, type RecoveredFacts } from './alert-text.js';
+import { localTime, minutes, noMessagesAlert, recoveredAlert, storageAlert, type AlertContext, type NoMessagesFacts, type RecoveredFacts } from './alert-text.js';
 import type { MuteState } from './mute-state.js';
 import type { Logger } from '../logging/types.js';
 
@@ -33,6 +33,7 @@ export class WatchdogAlerts {
   /** A "no messages" mail went out for the current outage, so its end deserves a mail too. */
   private outageMailed = false;
   private stopped = false;
+  private storageAlerted = false;
   readonly stats = { sent: 0, muted: 0, failed: 0, loggedOnly: 0 };
 
   constructor(private readonly o: WatchdogAlertsOptions) {}
@@ -114,6 +115,42 @@ export class WatchdogAlerts {
       if (sent) this.stats.sent++;
       else this.stats.failed++;
     });
+  }
+
+  /**
+   * The database refuses commits (disk full, locked). One alert per failure streak; mail is
+   * muted by the same -s window as "no messages" alerts, so a flapping disk does not flood.
+   */
+  storageFailing(at: number, error: string, pending: number): void {
+    if (this.stopped || this.storageAlerted) return;
+    this.storageAlerted = true;
+    const message = storageAlert(this.o.context(), at, error, pending);
+    const mailer = this.o.mailer;
+    if (!mailer) {
+      this.stats.loggedOnly++;
+      this.o.log.error(`ALERT (not mailed, no mail credentials): ${message.subject}`);
+      return;
+    }
+    const until = this.o.mute.mutedUntil(at, this.o.silenceMs);
+    if (until !== undefined) {
+      this.stats.muted++;
+      this.o.log.error(`ALERT muted until ${localTime(until)}: ${message.subject}`);
+      return;
+    }
+    this.enqueue(async () => {
+      const sent = await mailer.send(message, retryPlanFor(this.o.periodMs));
+      if (sent) {
+        this.stats.sent++;
+        await this.o.mute.record(at, message.subject);
+      } else {
+        this.stats.failed++;
+      }
+    });
+  }
+
+  /** Commits succeed again: the next failure streak may alert again. */
+  storageRecovered(): void {
+    this.storageAlerted = false;
   }
 
   private enqueue(job: () => Promise<void>): void {

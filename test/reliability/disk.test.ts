@@ -54,6 +54,8 @@ describe('database cannot take writes', () => {
     expect(c.duplicates).toBe(0);
     expect(readFileSync(join(dir, 'test.log'), 'utf8')).toMatch(/cannot commit .*nothing acknowledged.*(full|SQLITE_FULL)/i);
     expect(readFileSync(join(dir, 'test.log'), 'utf8')).toMatch(/database writable again/);
+    // No mail credentials in this test: the alert goes to the log, once for the whole streak.
+    expect(readFileSync(join(dir, 'test.log'), 'utf8').match(/ALERT .*cannot write the database/g)).toHaveLength(1);
     expect(query(app.config.dbFile, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
   });
 
