@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, readMqttCredentials, type Config } from './config.js';
 import { decodePayload } from './decoders/index.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
@@ -162,6 +162,38 @@ export class ListenerApp {
       await this.stop();
       throw err;
     }
+  }
+
+  /** A line in the app's log from the process around it (signals, the instance lock). */
+  note(level: 'error' | 'warn' | 'info', message: string): void {
+    this.log?.[level](message);
+  }
+
+  /**
+   * SIGHUP: reopens the log file (for external logrotate) and re-reads the credentials file; new
+   * credentials are applied by reconnecting. A credentials file that has become unreadable or
+   * invalid is logged and the current credentials are kept.
+   */
+  async reload(): Promise<void> {
+    if (!this.running || !this.logger) return;
+    this.logger.reopen();
+    this.log.info('SIGHUP: log file reopened; re-reading the credentials file');
+    const c = this.config;
+    const warnings: string[] = [];
+    let creds: Config['mqtt'];
+    try {
+      creds = readMqttCredentials(c.credentialsFile, c.credentialsExplicit, process.env, warnings);
+    } catch (err) {
+      this.log.error(`keeping the current MQTT credentials: ${(err as Error).message}`);
+      return;
+    }
+    for (const w of warnings) this.log.warn(w);
+    c.mqtt = creds;
+    this.broker?.setCredentials(creds.username, creds.password);
+    const changed = (await this.listener?.setCredentials(creds.username, creds.password)) ?? false;
+    const mqttLog = this.logger.child('mqtt');
+    if (changed) mqttLog.info(`credentials changed (user ${creds.username ?? '(none)'} from ${creds.source}): reconnecting with them`);
+    else mqttLog.info('credentials unchanged');
   }
 
   /** Stops everything; safe to call more than once and from a failed start(). */
