@@ -167,16 +167,18 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
   }
 }
 
-/** "45s", "12m 3s", "3h 5m", "2d 4h". */
+/** "45s", "12m 3s", "30m", "3h 5m", "2d 4h": the two largest units, a zero second unit left out. */
 export function formatAge(totalSeconds: number): string {
   if (totalSeconds < 0) return '?';
   const seconds = Math.round(totalSeconds);
+  const two = (big: number, bigUnit: string, small: number, smallUnit: string): string =>
+    small === 0 ? `${big}${bigUnit}` : `${big}${bigUnit} ${small}${smallUnit}`;
   if (seconds < 60) return `${seconds}s`;
   const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m}m ${seconds % 60}s`;
+  if (m < 60) return two(m, 'm', seconds % 60, 's');
   const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
+  if (h < 48) return two(h, 'h', m % 60, 'm');
+  return two(Math.floor(h / 24), 'd', h % 24, 'h');
 }
 
 function formatBytes(n: number): string {
