@@ -60,7 +60,8 @@ function collect(value: string, previous: string[] | undefined): string[] {
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  normal stop (SIGINT/SIGTERM)
-  1  internal error (a bug: please report it with the log)
+  1  internal error (a bug: please report it with the log), or a stop forced by
+     a second signal or the 5 s stop deadline
   2  bad configuration (flag, config or credentials file)
   3  unrecoverable runtime error (e.g. the broker refused the credentials)
   4  another instance is already running on the same database (<db>.lock)
