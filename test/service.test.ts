@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { currentBoot, formatLock } from '../src/instance-lock.js';
+import { reloadSignals, stopSignals } from '../src/run.js';
 import { EmbeddedBroker } from '../src/mqtt/embedded-broker.js';
 import { freePort, startAedes } from './helpers/brokers.js';
 import { publish } from './helpers/processes.js';
@@ -77,6 +78,13 @@ describe('single instance per database', () => {
 });
 
 describe('signals', () => {
+  it('Windows: Ctrl+C, Ctrl+Break and closing the console stop gracefully; POSIX: SIGHUP reloads', () => {
+    expect(stopSignals('win32')).toEqual(expect.arrayContaining(['SIGINT', 'SIGBREAK', 'SIGHUP']));
+    expect(reloadSignals('win32')).toEqual([]);
+    expect(stopSignals('linux')).toEqual(['SIGINT', 'SIGTERM']);
+    expect(reloadSignals('linux')).toEqual(['SIGHUP']);
+  });
+
   it('SIGTERM during a stream: exits 0 within 5 s, every acknowledged reading is stored, the rest arrive after a restart', async () => {
     const broker = new EmbeddedBroker({ port: await freePort() });
     await broker.start();
