@@ -12,6 +12,7 @@ import { reloadSignals, stopSignals } from '../src/run.js';
 import { EmbeddedBroker } from '../src/mqtt/embedded-broker.js';
 import { freePort, startAedes } from './helpers/brokers.js';
 import { publish } from './helpers/processes.js';
+import { startSmtp } from './helpers/smtp.js';
 import { filesIn, kill, launch, listenerArgs, readIfExists, startListener, type Running } from './helpers/service.js';
 import { count, payload, publisher, query, tempDir, waitFor } from './helpers/util.js';
 
@@ -177,5 +178,31 @@ describe('signals', () => {
     expect(everything).toContain('credentials changed');
     expect(everything).not.toContain('old-secret-1a2');
     expect(everything).not.toContain('new-secret-9f3');
+  });
+
+  it('SIGHUP re-reads the mail credentials file: alerts that were only logged are mailed from then on', async () => {
+    const smtp = await startSmtp({ mode: 'plain', user: 'alerts@example.org', pass: 'mail-pass-77x' });
+    cleanups.push(() => smtp.stop());
+    const dir = tempDir('svc-mail-');
+    const f = filesIn(dir);
+    const mailFile = join(dir, 'mail.txt');
+    // A quiet broker and a 1.2 s watchdog: "no messages" alerts keep coming, never muted (-s 0).
+    const l = track(
+      await startListener(dir, [
+        '--embedded-broker', '--port', String(await freePort()), '-t', '0.02', '-s', '0',
+        '-m', mailFile, '--smtp-host', '127.0.0.1', '--smtp-port', String(smtp.port), '--no-smtp-secure',
+      ]),
+    );
+    expect(readFileSync(f.log, 'utf8')).toMatch(/alerts are written to this log only/);
+
+    writeFileSync(mailFile, 'alerts@example.org,mail-pass-77x,None,ops@example.org\n');
+    chmodSync(mailFile, 0o600);
+    l.child.kill('SIGHUP');
+    await waitFor(() => readIfExists(f.log).includes('mail credentials changed: alerts go from alerts@example.org to ops@example.org'), 10_000, 'mail credentials re-read');
+    await waitFor(() => smtp.mails.length > 0, 20_000, 'an alert mail');
+    expect(smtp.mails[0]!.envelopeTo).toEqual(['ops@example.org']);
+    expect(smtp.mails[0]!.subject).toMatch(/no messages/);
+    expect((await stopWith(l, 'SIGTERM')).code).toBe(0);
+    expect(readFileSync(f.log, 'utf8') + l.stderr()).not.toContain('mail-pass-77x');
   });
 });
