@@ -180,7 +180,8 @@ export class ListenerApp {
   async reload(): Promise<void> {
     if (!this.running || !this.logger) return;
     this.logger.reopen();
-    this.log.info('SIGHUP: log file reopened; re-reading the credentials files');
+    this.mqttDebugLog?.reopen();
+    this.log.info(`SIGHUP: log file${this.mqttDebugLog ? 's' : ''} reopened; re-reading the credentials files`);
     this.reloadMailCredentials();
     await this.reloadMqttCredentials();
   }

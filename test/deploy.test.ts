@@ -15,6 +15,8 @@ import { tempDir, waitFor } from './helpers/util.js';
 
 const read = (p: string): string => readFileSync(join(REPO, p), 'utf8');
 const README = read('README.md');
+/** The V8 heap cap of every launch path (npm start, bin/, deploy/): keeps RSS under ~150 MB. */
+const HEAP = '--max-old-space-size=96';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -45,6 +47,19 @@ function checkConfig(args: string[], cwd: string): { code: number | null; config
   const r = spawnSync(process.execPath, [BIN, ...args, 'check-config'], { cwd, encoding: 'utf8', env: { ...process.env, MQTT_USERNAME: '', MQTT_PASSWORD: '' } });
   return { code: r.status, config: r.status === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>) : {}, err: r.stderr };
 }
+
+describe('heap cap', () => {
+  it('npm start, the launcher and every deploy file start node with the same --max-old-space-size', () => {
+    const caps = (text: string): string[] => [...text.matchAll(/--max-old-space-size=\d+/g)].map((m) => m[0]);
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    expect(caps(pkg.scripts['start']!)).toEqual([HEAP]);
+    expect(caps(read('bin/mqtt-iot-listener.js').split('\n')[0]!)).toEqual([HEAP]);
+    for (const f of ['deploy/systemd/mqtt-iot-listener.service', 'deploy/windows/mqtt-iot-listener-task.xml', 'deploy/windows/install-task.ps1', 'deploy/cron/run-listener.sh']) {
+      expect(caps(read(f)), f).toContain(HEAP);
+      expect(new Set(caps(read(f))), f).toEqual(new Set([HEAP]));
+    }
+  });
+});
 
 describe('systemd unit', () => {
   const unit = read('deploy/systemd/mqtt-iot-listener.service');
@@ -103,8 +118,8 @@ describe('systemd unit', () => {
       if (split) return (vars[split[1]!] ?? '').split(/\s+/).filter(Boolean);
       return [w];
     });
-    expect(argv.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/mqtt-iot-listener/bin/mqtt-iot-listener.js']);
-    const r = checkConfig(argv.slice(2), dir);
+    expect(argv.slice(0, 3)).toEqual(['/usr/bin/node', HEAP, '/opt/mqtt-iot-listener/bin/mqtt-iot-listener.js']);
+    const r = checkConfig(argv.slice(3), dir);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.config).toMatchObject({
@@ -143,20 +158,27 @@ describe('Windows scheduled task', () => {
   });
 
   const xmlCommand = (): string[] => [String(at('Actions.Exec.Command')), ...words(String(at('Actions.Exec.Arguments')))];
+  /** The listener's own flags: after node.exe, the heap cap and the launcher. */
+  const xmlListenerArgs = (): string[] => xmlCommand().slice(3);
+
+  it('runs node.exe with the heap cap, then the launcher', () => {
+    expect(xmlCommand().slice(1, 3)).toEqual([HEAP, 'C:\\mqtt-iot-listener\\bin\\mqtt-iot-listener.js']);
+    expect(read('deploy/windows/install-task.ps1')).toContain(`$commandLine = "${HEAP} \`"$bin\`" $Arguments"`);
+  });
 
   it('names the same command line and flags as the README and install-task.ps1', () => {
     const inReadme = README.split('\n').find((l) => l.includes('bin\\mqtt-iot-listener.js -db'));
     expect(inReadme, 'the README shows the task command line').toBeDefined();
     expect(words(inReadme!)).toEqual(xmlCommand());
 
-    const flags = xmlCommand().filter((w) => w.startsWith('-'));
+    const flags = xmlListenerArgs().filter((w) => w.startsWith('-'));
     expect(flags.length).toBeGreaterThan(3);
     for (const f of flags) expect(README, `flag ${f} is in the README's flag table`).toContain(`\`${f}\``);
 
     const ps1 = read('deploy/windows/install-task.ps1');
     const dataDir = /\[string\]\$DataDir = '([^']+)'/.exec(ps1)![1]!;
     const defaults = /\[string\]\$Arguments = "([^"]+)"/.exec(ps1)![1]!.replaceAll('$DataDir', dataDir);
-    expect(words(defaults)).toEqual(xmlCommand().slice(2));
+    expect(words(defaults)).toEqual(xmlListenerArgs());
     expect(dataDir).toBe(at('Actions.Exec.WorkingDirectory'));
     expect(ps1).toContain("'mqtt-iot-listener-task.xml'");
     expect(README).toContain('schtasks /Create /TN mqtt-iot-listener /XML');
@@ -165,9 +187,7 @@ describe('Windows scheduled task', () => {
   it("its flags are accepted by the listener (the task's paths moved into a temp folder)", () => {
     const dir = tempDir('task-');
     const ecc = String(at('Actions.Exec.WorkingDirectory'));
-    const args = xmlCommand()
-      .slice(2)
-      .map((w) => (w.startsWith(`${ecc}\\`) ? join(dir, w.slice(ecc.length + 1)) : w));
+    const args = xmlListenerArgs().map((w) => (w.startsWith(`${ecc}\\`) ? join(dir, w.slice(ecc.length + 1)) : w));
     writeFileSync(join(dir, 'ECCMQTTIoT_Credentials.txt'), 'listener,secret\n');
     chmodSync(join(dir, 'ECCMQTTIoT_Credentials.txt'), 0o600);
     const r = checkConfig(args, dir);
@@ -211,6 +231,8 @@ describe('cron guard', () => {
     await waitFor(() => readIfExists(f.log).includes('subscribed to') || first.child.exitCode !== null, 20_000, 'listener started by the guard');
     expect(first.child.exitCode).toBeNull();
     const listenerPid = Number(readFileSync(f.lock, 'utf8').split('\n')[0]);
+    const cmdline = `/proc/${listenerPid}/cmdline`;
+    if (existsSync(cmdline)) expect(readFileSync(cmdline, 'utf8').split('\0').slice(1, 3)).toEqual([HEAP, join(REPO, 'bin/mqtt-iot-listener.js')]);
     cleanups.push(() => {
       try {
         process.kill(listenerPid, 'SIGKILL');

@@ -122,15 +122,17 @@ describe('signals', () => {
     expect(c).toEqual({ n: total, d: total });
   });
 
-  it('SIGHUP reopens the log file after it was moved away: new lines land in the new file', async () => {
+  it('SIGHUP reopens the log files after they were moved away: new lines land in the new files', async () => {
     const dir = tempDir('svc-hup-');
     const f = filesIn(dir);
+    const debugLog = join(dir, 'mqtt-debug.log');
     const port = await freePort();
-    const l = track(await startListener(dir, ['--embedded-broker', '--port', String(port)]));
-    const moved = `${f.log}.1`;
-    renameSync(f.log, moved); // what logrotate does before signalling
+    const l = track(await startListener(dir, ['--embedded-broker', '--port', String(port), '--mqtt-debug-log', debugLog]));
+    const moved = `${f.log}-20261123`;
+    renameSync(f.log, moved); // what logrotate (dateext) does before signalling
+    renameSync(debugLog, `${debugLog}-20261123`);
     l.child.kill('SIGHUP');
-    await waitFor(() => readIfExists(f.log).includes('log file reopened'), 10_000, 'a new log file');
+    await waitFor(() => readIfExists(f.log).includes('log files reopened'), 10_000, 'a new log file');
 
     const pub = await publisher(port);
     await pub.publishAsync('ECCTempHum', 'field2=70&field7=', { qos: 1 }); // rejected: logged as a warning
@@ -144,6 +146,9 @@ describe('signals', () => {
     expect(before).not.toContain('rejected message');
     expect(after).toContain('credentials unchanged');
     expect(after).toMatch(/stopped: /);
+    // MQTT.js's own output after the reload (the publish's packets, the disconnect) is in a new file too.
+    expect(readIfExists(debugLog)).toMatch(/mqttjs/);
+    expect(readFileSync(`${debugLog}-20261123`, 'utf8')).toMatch(/mqttjs/);
   });
 
   it('SIGHUP re-reads the credentials file: a corrected password connects without a restart', async () => {
