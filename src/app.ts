@@ -7,7 +7,8 @@ import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
-import { ConfigError, type Config } from './config.js';
+import type { MailCredentials } from './alerts/mail-credentials.js';
+import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
 import { decodePayload } from './decoders/index.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
@@ -41,6 +42,7 @@ export class ListenerApp {
   private alerts: WatchdogAlerts | undefined;
   private archiver: DatabaseArchiver | undefined;
   private mqttDebugLog: MqttDebugLog | undefined;
+  private mailer: AlertMailer | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
@@ -168,6 +170,76 @@ export class ListenerApp {
     }
   }
 
+  /** A line in the app's log from the process around it (signals, the instance lock). */
+  note(level: 'error' | 'warn' | 'info', message: string): void {
+    this.log?.[level](message);
+  }
+
+  /**
+   * SIGHUP: reopens the log file (for external logrotate) and re-reads the credentials files
+   * (MQTT -c, mail -m). New MQTT credentials are applied by reconnecting, new mail credentials by
+   * the next alert. A file that has become unreadable or invalid is logged and the current
+   * credentials are kept.
+   */
+  async reload(): Promise<void> {
+    if (!this.running || !this.logger) return;
+    this.logger.reopen();
+    this.mqttDebugLog?.reopen();
+    this.log.info(`SIGHUP: log file${this.mqttDebugLog ? 's' : ''} reopened; re-reading the credentials files`);
+    this.reloadMailCredentials();
+    await this.reloadMqttCredentials();
+  }
+
+  private async reloadMqttCredentials(): Promise<void> {
+    const c = this.config;
+    const mqttLog = this.logger!.child('mqtt');
+    const warnings: string[] = [];
+    let creds: Config['mqtt'];
+    try {
+      creds = readMqttCredentials(c.credentialsFile, c.credentialsExplicit, process.env, warnings);
+    } catch (err) {
+      mqttLog.error(`keeping the current MQTT credentials: ${(err as Error).message}`);
+      return;
+    }
+    for (const w of warnings) mqttLog.warn(w);
+    c.mqtt = creds;
+    this.broker?.setCredentials(creds.username, creds.password);
+    const changed = (await this.listener?.setCredentials(creds.username, creds.password)) ?? false;
+    if (changed) mqttLog.info(`credentials changed (user ${creds.username ?? '(none)'} from ${creds.source}): reconnecting with them`);
+    else mqttLog.info('credentials unchanged');
+  }
+
+  private reloadMailCredentials(): void {
+    const c = this.config;
+    const alertLog = this.logger!.child('alerts');
+    const warnings: string[] = [];
+    let mail: MailCredentials | undefined;
+    try {
+      mail = readMailCredentials(c.gmailCredentialsFile, c.gmailCredentialsExplicit, warnings);
+    } catch (err) {
+      alertLog.error(`keeping the current mail credentials: ${(err as Error).message}`);
+      return;
+    }
+    for (const w of warnings) alertLog.warn(w);
+    if (JSON.stringify(mail) === JSON.stringify(c.mail)) {
+      alertLog.info('mail credentials unchanged');
+      return;
+    }
+    if (mail) c.mail = mail;
+    else delete c.mail;
+    if (mail && this.mailer) this.mailer.setCredentials(mail);
+    else {
+      this.mailer = mail ? this.newMailer(mail, alertLog) : undefined;
+      this.alerts?.setMailer(this.mailer);
+    }
+    alertLog.info(mail ? `mail credentials changed: alerts go from ${mail.from} to ${mail.to.join(', ')}` : 'mail credentials file gone: alerts are written to this log only');
+  }
+
+  private newMailer(mail: MailCredentials, log: Logger): AlertMailer {
+    const c = this.config;
+    return new AlertMailer({ host: c.smtpHost, port: c.smtpPort, secure: c.smtpSecure, insecure: c.smtpInsecure, credentials: mail }, log, this.deps.timers ?? realTimers);
+  }
+
   /** Stops everything; safe to call more than once and from a failed start(). */
   stop(): Promise<void> {
     if (!this.stopping) this.stopping = this.doStop();
@@ -201,11 +273,9 @@ export class ListenerApp {
     const periodMs = c.timerCheckMinutes * 60_000;
     const startedAt = timers.now();
     const alertLog = this.logger!.child('alerts');
-    const mailer = c.mail
-      ? new AlertMailer({ host: c.smtpHost, port: c.smtpPort, secure: c.smtpSecure, insecure: c.smtpInsecure, credentials: c.mail }, alertLog, timers)
-      : undefined;
+    this.mailer = c.mail ? this.newMailer(c.mail, alertLog) : undefined;
     this.alerts = new WatchdogAlerts({
-      mailer,
+      mailer: this.mailer,
       mute: new MuteState(c.lastNoticeFile, alertLog, VERSION_LINE),
       silenceMs: c.silenceMinutes * 60_000,
       periodMs,

@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigError, DEFAULTS, describeConfig, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import { parseDecimal, parseDuration } from './numbers.js';
+import { formatStatus, readStatus } from './status.js';
 import { VERSION_LINE } from './version.js';
 
 /** The original's spellings (Python argparse) rewritten to ours before commander sees them. */
@@ -59,9 +60,15 @@ function collect(value: string, previous: string[] | undefined): string[] {
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  normal stop (SIGINT/SIGTERM)
-  1  internal error (a bug: please report it with the log)
+  1  internal error (a bug: please report it with the log), or a stop forced by
+     a second signal or the 5 s stop deadline
   2  bad configuration (flag, config or credentials file)
-  3  unrecoverable runtime error (e.g. the broker refused the credentials)`;
+  3  unrecoverable runtime error (e.g. the broker refused the credentials)
+  4  another instance is already running on the same database (<db>.lock)
+
+Signals: SIGTERM/SIGINT (Ctrl+C) stop gracefully within 5 s (a second one forces the exit);
+SIGHUP reopens the log file and re-reads the credentials files (-c, -m).
+status exits 0, or 1 when --stale is given and a sensor is older, or 2 if the database cannot be read.`;
 
 /** Adds every listener flag to a command. Long kebab-case names; legacy ones are aliases. */
 function addListenerOptions(cmd: Command): Command {
@@ -90,6 +97,7 @@ function addListenerOptions(cmd: Command): Command {
     .option('--insecure', 'with --tls: do not verify the broker certificate (testing only)')
     .option('--keepalive <seconds>', `MQTT keepalive (default: ${d.keepaliveSeconds})`, wholePositive('--keepalive', 'seconds'))
     .addOption(new Option('--log-level <level>', `log level (default: ${d.logLevel}, as the original; info is recommended)`).choices(['error', 'warn', 'info', 'debug']))
+    .option('--console', 'mirror every log line to stdout even when it is not a terminal (under systemd: journalctl shows them)')
     .option('--no-console', 'do not mirror the log to the console (errors still go to stderr)')
     .option('--embedded-broker', 'run an MQTT broker (aedes) in this process on --port')
     .option('--embedded-broker-host <address>', `address the embedded broker binds to (default: ${d.embeddedBrokerHost})`)
@@ -148,7 +156,7 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('insecure', o['insecure']);
   set('keepaliveSeconds', o['keepalive']);
   set('logLevel', o['logLevel'] as LogLevel | undefined);
-  set('console', o['console'] === false ? false : process.stdout.isTTY === true);
+  set('console', typeof o['console'] === 'boolean' ? o['console'] : process.stdout.isTTY === true);
   set('embeddedBroker', o['embeddedBroker']);
   set('embeddedBrokerHost', o['embeddedBrokerHost']);
   set('durable', o['durable']);
@@ -245,6 +253,23 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       for (const w of warnings) io.err(`warning: ${w}`);
       const { sendTestAlert } = await import('./alerts/alert-test.js');
       setExit(await sendTestAlert(config, io));
+    });
+
+  program
+    .command('status')
+    .description('per sensor the last reading, its values and age, plus totals; reads the database only (no broker needed)')
+    .option('--json', 'print JSON, for scripts')
+    .option('--stale <duration>', 'exit 1 if a sensor has no reading newer than this, e.g. 30m, 2h, 90s (a bare number is minutes)', (v: string) => {
+      const ms = parseDuration(v, 'm');
+      if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`--stale must be a duration like 30m, 2h or 90s, got ${JSON.stringify(v)}`);
+      return ms;
+    })
+    .action((opts: { json?: boolean; stale?: number }, cmd: Command) => {
+      const dbFile = (cmd.optsWithGlobals()['db'] as string | undefined) ?? DEFAULTS.dbFile;
+      const status = readStatus(dbFile, opts.stale !== undefined ? { staleAfterMs: opts.stale } : {});
+      if (opts.json) io.out(JSON.stringify(status, null, 2));
+      else for (const line of formatStatus(status)) io.out(line);
+      setExit(status.stale ? 1 : 0);
     });
 
   program

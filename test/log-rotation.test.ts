@@ -1,7 +1,7 @@
 // Log rotation through the real logger and real files: archive order, gzip contents, no line
 // lost under a steady stream, failed gzip keeps the rotated file, numbering across restarts,
-// daily rotation.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+// daily rotation, reopening after an external logrotate moved the file (SIGHUP).
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -228,5 +228,38 @@ describe('time-based log rotation (--log-rotate daily)', () => {
     expect(numbers(gunzipLines(join(dir, 'app.log.2026-11-23T14-2.gz')))).toEqual([4, 5, 6]);
     const later = names.filter((n) => /T14-([3-9]|\d\d+)\.gz$/.test(n)).sort((a, b) => Number(/-(\d+)\.gz$/.exec(a)![1]) - Number(/-(\d+)\.gz$/.exec(b)![1]));
     expect([...later.flatMap((n) => numbers(gunzipLines(join(dir, n)))), ...numbers(plainLines(file))]).toEqual([7]);
+  });
+});
+
+describe('reopen (SIGHUP after an external logrotate)', () => {
+  it('writes on in a fresh file at the path; the moved file keeps the earlier lines; the size counts from the new file', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'app.log');
+    const logger = open({ file, maxSize: 1000 });
+    const log = logger.child('test');
+    for (let i = 0; i < 8; i++) log.info(`line ${String(i).padStart(6, '0')} ${filler}`); // ~800 bytes
+    renameSync(file, join(dir, 'app.log-20261123')); // logrotate with dateext
+    logger.reopen();
+    // Without the reopen these would go to the moved file, and the old size would force a rotation.
+    for (let i = 8; i < 16; i++) log.info(`line ${String(i).padStart(6, '0')} ${filler}`);
+    await logger.rotator.whenIdle();
+
+    expect(numbers(plainLines(join(dir, 'app.log-20261123')))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(numbers(plainLines(file))).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(logger.rotator.stats.rotations).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['app.log', 'app.log-20261123']);
+  });
+
+  it('recreates a folder that was taken away too', async () => {
+    const dir = tempDir();
+    const logs = join(dir, 'logs');
+    const file = join(logs, 'app.log');
+    const logger = open({ file });
+    logger.child('test').info('line 000001 before');
+    renameSync(logs, join(dir, 'old-logs'));
+    logger.reopen();
+    logger.child('test').info('line 000002 after');
+    expect(numbers(plainLines(join(dir, 'old-logs', 'app.log')))).toEqual([1]);
+    expect(numbers(plainLines(file))).toEqual([2]);
   });
 });

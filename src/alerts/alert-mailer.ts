@@ -86,6 +86,15 @@ export class AlertMailer {
     this.transport ??= createTransport(this.settings);
   }
 
+  /** New credentials (SIGHUP re-read of -m): the next mail uses them; one in flight ends as it began. */
+  setCredentials(credentials: MailCredentials): void {
+    this.settings.credentials = credentials;
+    const old = this.transport;
+    this.transport = undefined;
+    if (old && this.inflight.size === 0) old.close();
+    if (!this.stopped && old) this.start();
+  }
+
   /** Aborts a send in flight and any retry wait. Idempotent. */
   stop(): void {
     this.stopped = true;

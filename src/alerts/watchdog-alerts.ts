@@ -51,6 +51,15 @@ export class WatchdogAlerts {
     }
   }
 
+  /** Mail credentials appeared, changed or went away (SIGHUP): alerts use this mailer from now on. */
+  setMailer(mailer: AlertMailer | undefined): void {
+    const old = this.o.mailer;
+    if (old === mailer) return;
+    this.o.mailer = mailer;
+    old?.stop();
+    if (!this.stopped) mailer?.start();
+  }
+
   /** Aborts a mail in flight and waits for the queue to settle. Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;

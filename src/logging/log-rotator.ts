@@ -117,7 +117,7 @@ export class LogRotator {
    */
   write(text: string): void {
     if (this.stopped || !this.started) return;
-    if (this.fd === undefined && !this.reopen()) return;
+    if (this.fd === undefined && !this.tryOpenLive()) return;
     const data = Buffer.from(text, 'utf8');
     if (this.bytes > 0) {
       if (this.schedule !== 'size' && periodKey(this.now(), this.schedule) !== this.period) this.rotate('new period');
@@ -174,7 +174,31 @@ export class LogRotator {
     this.period = periodKey(st.size > 0 ? st.mtimeMs : this.now(), this.schedule);
   }
 
-  private reopen(): boolean {
+  /**
+   * Closes the file and opens it again by name (SIGHUP after an external logrotate moved it away):
+   * new lines go to a fresh file at the configured path, and the size (and, for a new file, the
+   * period) count from it. The file moved away is left alone: it is not one of our archives.
+   */
+  reopen(): void {
+    if (!this.started || this.stopped) return;
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* a broken descriptor is replaced below */
+      }
+      this.fd = undefined;
+    }
+    try {
+      mkdirSync(this.dir, { recursive: true }); // logrotate may have taken the folder too (olddir)
+    } catch {
+      /* the open below says why on stderr */
+    }
+    // A failure is said once on stderr; write() tries again at the next line.
+    this.tryOpenLive();
+  }
+
+  private tryOpenLive(): boolean {
     try {
       this.openLive();
       return true;
@@ -208,7 +232,7 @@ export class LogRotator {
     } catch (err) {
       this.report('error', `could not rotate ${this.options.file}: ${errorText(err)}; logging on into it`);
     }
-    if (!this.reopen()) return;
+    if (!this.tryOpenLive()) return;
     // After a failed rename the count restarts too, so the next attempt comes after another -z bytes.
     if (!renamed) this.bytes = 0;
     this.period = periodKey(this.now(), this.schedule);

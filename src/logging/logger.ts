@@ -31,6 +31,12 @@ export interface AppLogger {
   rotator: LogRotator;
   /** Flushes the file transport, closes it and stops the rotator (an unfinished gzip resumes at the next start). */
   close(): Promise<void>;
+  /**
+   * Reopens the log file by name (SIGHUP): after an external logrotate moved it away, new lines
+   * go to a fresh file at the configured path. Lines are written synchronously, so every line
+   * logged before the call is already in the old (moved) file.
+   */
+  reopen(): void;
 }
 
 /** Logger options from the configuration (the log file, -z, -a, --log-rotate, --log-level). */
@@ -119,5 +125,6 @@ export function createAppLogger(options: AppLoggerOptions): AppLogger {
       }).then(() => rotator.stop());
       return closing;
     },
+    reopen: () => rotator.reopen(),
   };
 }

@@ -55,6 +55,11 @@ export class MqttDebugLog {
     };
   }
 
+  /** Reopens the file by name (SIGHUP after an external logrotate moved it). */
+  reopen(): void {
+    this.rotator?.reopen();
+  }
+
   /** Switches the debug output off again and closes the file. Safe to call more than once. */
   async stop(): Promise<void> {
     this.restore?.();

@@ -47,19 +47,17 @@ export class EmbeddedBroker {
 
   async start(): Promise<void> {
     if (this.server) return;
-    const { username, password } = this.options;
-    const broker = await Aedes.createBroker(
-      username !== undefined
-        ? {
-            authenticate: (_client, user, pass, done) => {
-              const ok = user === username && sameSecret(pass ? pass.toString() : '', password ?? '');
-              if (ok) return done(null, true);
-              const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
-              done(err, false);
-            },
-          }
-        : {},
-    );
+    // Reads the current credentials at every login, so setCredentials() (SIGHUP) applies at once.
+    const broker = await Aedes.createBroker({
+      authenticate: (_client, user, pass, done) => {
+        const { username, password } = this.options;
+        if (username === undefined) return done(null, true);
+        const ok = user === username && sameSecret(pass ? pass.toString() : '', password ?? '');
+        if (ok) return done(null, true);
+        const err = Object.assign(new Error('bad username or password'), { returnCode: 4 as const });
+        done(err, false);
+      },
+    });
     const server = createServer(broker.handle);
     server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -76,6 +74,12 @@ export class EmbeddedBroker {
     this.boundPort = typeof address === 'object' && address ? address.port : 0;
     this.broker = broker;
     this.server = server;
+  }
+
+  /** New credentials for logins from now on (connected clients stay connected). */
+  setCredentials(username: string | undefined, password: string | undefined): void {
+    this.options.username = username;
+    this.options.password = password;
   }
 
   /** Closes the listening socket, every client connection and the broker. Idempotent. */

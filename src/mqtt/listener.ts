@@ -59,6 +59,8 @@ export class MqttListener {
   private attempts = 0;
   private stopping = false;
   private everConnected = false;
+  /** Set by pause() (the app is shutting down): a restart in progress must not reconnect. */
+  private paused = false;
   /** Connections made, and how many messages were handed to the sink (for status and tests). */
   readonly stats = { connects: 0, messages: 0, subscribeFailures: 0 };
 
@@ -148,6 +150,7 @@ export class MqttListener {
   /** Stops taking messages: those arriving now are not acknowledged (the broker keeps them). */
   pause(): void {
     this.stopping = true;
+    this.paused = true;
   }
 
   /** Ends the client and waits until its socket is closed. Idempotent. */
@@ -167,9 +170,22 @@ export class MqttListener {
     client.removeAllListeners();
   }
 
+  /**
+   * Credentials re-read from their file (SIGHUP). When they changed, reconnects with them (the
+   * persistent session keeps what the broker queued meanwhile). Returns whether they changed.
+   */
+  async setCredentials(username: string | undefined, password: string | undefined): Promise<boolean> {
+    if (this.options.username === username && this.options.password === password) return false;
+    this.options.username = username;
+    this.options.password = password;
+    if (this.client) await this.restart();
+    return true;
+  }
+
   /** Clean in-process restart (watchdog): end the old client fully, then create a new one. */
   async restart(): Promise<void> {
     await this.stop();
+    if (this.paused) return;
     this.start();
   }
 
