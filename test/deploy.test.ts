@@ -17,6 +17,7 @@ const read = (p: string): string => readFileSync(join(REPO, p), 'utf8');
 const README = read('README.md');
 /** The V8 heap cap of every launch path (npm start, bin/, deploy/): keeps RSS under ~150 MB. */
 const HEAP = '--max-old-space-size=96';
+const SEMI = '--max-semi-space-size=4';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -57,6 +58,7 @@ describe('heap cap', () => {
     for (const f of ['deploy/systemd/mqtt-iot-listener.service', 'deploy/windows/mqtt-iot-listener-task.xml', 'deploy/windows/install-task.ps1', 'deploy/cron/run-listener.sh']) {
       expect(caps(read(f)), f).toContain(HEAP);
       expect(new Set(caps(read(f))), f).toEqual(new Set([HEAP]));
+      expect(read(f), f).toContain(SEMI);
     }
   });
 });
@@ -118,8 +120,8 @@ describe('systemd unit', () => {
       if (split) return (vars[split[1]!] ?? '').split(/\s+/).filter(Boolean);
       return [w];
     });
-    expect(argv.slice(0, 3)).toEqual(['/usr/bin/node', HEAP, '/opt/mqtt-iot-listener/bin/mqtt-iot-listener.js']);
-    const r = checkConfig(argv.slice(3), dir);
+    expect(argv.slice(0, 4)).toEqual(['/usr/bin/node', HEAP, SEMI, '/opt/mqtt-iot-listener/bin/mqtt-iot-listener.js']);
+    const r = checkConfig(argv.slice(4), dir);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.config).toMatchObject({
@@ -159,11 +161,11 @@ describe('Windows scheduled task', () => {
 
   const xmlCommand = (): string[] => [String(at('Actions.Exec.Command')), ...words(String(at('Actions.Exec.Arguments')))];
   /** The listener's own flags: after node.exe, the heap cap and the launcher. */
-  const xmlListenerArgs = (): string[] => xmlCommand().slice(3);
+  const xmlListenerArgs = (): string[] => xmlCommand().slice(4);
 
   it('runs node.exe with the heap cap, then the launcher', () => {
-    expect(xmlCommand().slice(1, 3)).toEqual([HEAP, 'C:\\mqtt-iot-listener\\bin\\mqtt-iot-listener.js']);
-    expect(read('deploy/windows/install-task.ps1')).toContain(`$commandLine = "${HEAP} \`"$bin\`" $Arguments"`);
+    expect(xmlCommand().slice(1, 4)).toEqual([HEAP, SEMI, 'C:\\mqtt-iot-listener\\bin\\mqtt-iot-listener.js']);
+    expect(read('deploy/windows/install-task.ps1')).toContain(`$commandLine = "${HEAP} ${SEMI} \`"$bin\`" $Arguments"`);
   });
 
   it('names the same command line and flags as the README and install-task.ps1', () => {
@@ -232,7 +234,7 @@ describe('cron guard', () => {
     expect(first.child.exitCode).toBeNull();
     const listenerPid = Number(readFileSync(f.lock, 'utf8').split('\n')[0]);
     const cmdline = `/proc/${listenerPid}/cmdline`;
-    if (existsSync(cmdline)) expect(readFileSync(cmdline, 'utf8').split('\0').slice(1, 3)).toEqual([HEAP, join(REPO, 'bin/mqtt-iot-listener.js')]);
+    if (existsSync(cmdline)) expect(readFileSync(cmdline, 'utf8').split('\0').slice(1, 4)).toEqual([HEAP, SEMI, join(REPO, 'bin/mqtt-iot-listener.js')]);
     cleanups.push(() => {
       try {
         process.kill(listenerPid, 'SIGKILL');

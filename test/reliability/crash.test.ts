@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type TestBroker } from '../helpers/brokers.js';
 import { publish, spawnListener, type ListenerProcess } from '../helpers/processes.js';
 import { sleep, tempDir, waitFor } from '../helpers/util.js';
-import { counts, expectNoSecrets, report, startedListener, stopListener } from './common.js';
+import { counts, expectNoSecrets, logText, report, startedListener, stopListener } from './common.js';
 
 let broker: TestBroker | undefined;
 afterAll(async () => broker?.stop());
@@ -32,7 +32,9 @@ describe('crash safety', () => {
     const published = await pub.done;
     const db = join(dir, 'ECCTempHum.sqlite3');
     await waitFor(() => counts(db, total).distinct === total, 90_000, 'all readings stored');
-    await sleep(500);
+    // The last listener may still be starting (the rows can all be in before it is up).
+    await waitFor(() => (logText(dir).match(/subscribed to ECCTempHum/g) ?? []).length >= kills + 1, 30_000, 'last listener up');
+    await sleep(300);
     expect(await stopListener(listener)).toBe(0);
     outputs.push(listener.output());
     const c = counts(db, published.acked);
