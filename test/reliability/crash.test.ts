@@ -33,7 +33,12 @@ describe('crash safety', () => {
     const db = join(dir, 'ECCTempHum.sqlite3');
     await waitFor(() => counts(db, total).distinct === total, 90_000, 'all readings stored');
     // The last listener may still be starting (the rows can all be in before it is up).
-    await waitFor(() => (logText(dir).match(/subscribed to ECCTempHum/g) ?? []).length >= kills + 1, 30_000, 'last listener up');
+    const lastPid = `(pid ${listener.child.pid})`;
+    await waitFor(() => {
+      const log = logText(dir);
+      const at = log.lastIndexOf(lastPid);
+      return at >= 0 && log.indexOf('subscribed to', at) > at;
+    }, 30_000, 'last listener up');
     await sleep(300);
     expect(await stopListener(listener)).toBe(0);
     outputs.push(listener.output());
