@@ -1,0 +1,46 @@
+// Bench payloads: the ECC firmware v03.10 format (fields 1-10), plus `&t=<publish ms>` which the
+// decoder ignores. The message's sequence number is encoded in two stored columns
+// (temperatureF, relHumidityPercent) so the bench can tell, from the database alone, which
+// message a row is: that is how latency is matched and duplicates/losses are counted.
+
+export const BENCH_TOPIC = 'ECCTempHum';
+
+const LOCATIONS = ['Office', 'Sanctuary', 'Kitchen', 'Basement', 'Nursery', 'Hall', 'Library', 'Attic'];
+
+export function sensorName(index: number): string {
+  return `BENCH${String(index).padStart(5, '0')}`;
+}
+
+function mac(index: number): string {
+  return `98:F4:AB:${[index >> 16, (index >> 8) & 255, index & 255].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(':')}`;
+}
+
+/** temperatureF = 50.00 + (seq % 10000)/100, relHumidityPercent = floor(seq / 10000)/100: seq < 1e8. */
+export function encodeSeq(seq: number): { temperatureF: string; humidity: string } {
+  return {
+    temperatureF: (50 + (seq % 10_000) / 100).toFixed(2),
+    humidity: (Math.floor(seq / 10_000) / 100).toFixed(2),
+  };
+}
+
+export function decodeSeq(temperatureF: number, humidity: number): number {
+  return Math.round((temperatureF - 50) * 100) + Math.round(humidity * 100) * 10_000;
+}
+
+/** The same decoding in SQL, for COUNT(DISTINCT ...) over the stored rows. */
+export const SEQ_SQL = 'CAST(ROUND((temperatureF - 50) * 100) AS INTEGER) + CAST(ROUND(relHumidityPercent * 100) AS INTEGER) * 10000';
+
+export function benchPayload(seq: number, sensors: number, publishedAtMs: number): string {
+  const s = seq % sensors;
+  const { temperatureF, humidity } = encodeSeq(seq);
+  return (
+    `field1=45.50&field2=${temperatureF}&field3=${humidity}&field4=3.91&field5=67.80&field6=-61` +
+    `&field7=${sensorName(s)}&field8=${LOCATIONS[s % LOCATIONS.length]}&field9=${mac(s)}&field10=v03.10` +
+    `&t=${publishedAtMs.toFixed(3)}`
+  );
+}
+
+/** Wall clock in ms with sub-ms precision, comparable across processes on one machine. */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}

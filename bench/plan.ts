@@ -1,0 +1,83 @@
+// What a bench run measures and how much: the quick smoke run (CI) and the full run.
+
+export const SECTIONS = ['sqlite', 'raw', 'ours', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'million'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface Plan {
+  mode: 'quick' | 'full';
+  /** Sections run when --only is not given. */
+  sections: Section[];
+  runs: number;
+  throughputCount: number;
+  sensors: number;
+  publishers: number;
+  sqliteRows: number;
+  oursModes: Array<{ qos: 0 | 1 | 2; durable: boolean }>;
+  latencyRates: number[];
+  latencySeconds: number;
+  idleSeconds: number;
+  idleSettleSeconds: number;
+  original: { count: number; rate: number; settleMs: number; quietMs: number };
+  backlogCount: number;
+  scaling: { sensors: number[]; count: number };
+  millionCount: number;
+  /** Node flags added to the launcher's for a second 10^6 run (README: small machines). */
+  smallMachineNodeArgs: string[];
+}
+
+export function plan(quick: boolean, runs: number | undefined): Plan {
+  if (quick) {
+    // Small counts: this is CI's smoke run (< 1 minute on 2 busy cores), not a measurement.
+    return {
+      mode: 'quick',
+      sections: SECTIONS.filter((s) => s !== 'aedes' && s !== 'million'),
+      runs: runs ?? 1,
+      throughputCount: 10_000,
+      sensors: 100,
+      publishers: 2,
+      sqliteRows: 10_000,
+      oursModes: [
+        { qos: 0, durable: false },
+        { qos: 1, durable: false },
+        { qos: 2, durable: false },
+        { qos: 1, durable: true },
+      ],
+      latencyRates: [1000, 5000],
+      latencySeconds: 1,
+      idleSeconds: 2,
+      idleSettleSeconds: 0.5,
+      original: { count: 600, rate: 5000, settleMs: 3000, quietMs: 700 },
+      backlogCount: 10_000,
+      scaling: { sensors: [1, 1000], count: 5000 },
+      millionCount: 0,
+      smallMachineNodeArgs: [],
+    };
+  }
+  return {
+    mode: 'full',
+    sections: [...SECTIONS],
+    runs: runs ?? 3,
+    throughputCount: 200_000,
+    sensors: 100,
+    publishers: 2,
+    sqliteRows: 200_000,
+    oursModes: [0, 1, 2].flatMap((qos) => [false, true].map((durable) => ({ qos: qos as 0 | 1 | 2, durable }))),
+    latencyRates: [1000, 5000],
+    latencySeconds: 10,
+    idleSeconds: 20,
+    idleSettleSeconds: 10,
+    original: { count: 20_000, rate: 5000, settleMs: 120_000, quietMs: 3000 },
+    backlogCount: 200_000,
+    scaling: { sensors: [1, 10, 100, 1000, 10_000], count: 100_000 },
+    millionCount: 1_000_000,
+    smallMachineNodeArgs: ['--max-semi-space-size=4'],
+  };
+}
+
+export interface Target {
+  name: string;
+  goal: string;
+  value: string;
+  met: boolean | null;
+}
+
