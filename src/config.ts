@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
-import { parseMailCredentials, type MailCredentials } from './alerts/mail-credentials.js';
+import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 2;

@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localTime, minutes, noMessagesAlert, rfc5322Date, type AlertContext } from '../src/alerts/alert-text.js';
-import { parseMailCredentials } from '../src/alerts/mail-credentials.js';
+import { parseMailCredentials } from '../src/alerts/mail-account.js';
 import { MuteState, parseLastNotice } from '../src/alerts/mute-state.js';
 import { retryPlanFor } from '../src/alerts/watchdog-alerts.js';
 import type { Logger } from '../src/logging/types.js';

@@ -3,7 +3,7 @@
 // is retried with backoff and then given up with an error log: mail trouble never stops the
 // listener. stop() aborts a send in flight and a pending retry, so nothing is left running.
 import nodemailer from 'nodemailer';
-import type { MailCredentials } from './mail-credentials.js';
+import type { MailCredentials } from './mail-account.js';
 import { rfc5322Date, type AlertMessage } from './alert-text.js';
 import type { Logger } from '../logging/types.js';
 import { realTimers, type Timers } from '../timers.js';
