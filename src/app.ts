@@ -262,7 +262,7 @@ export class ListenerApp {
     this.store?.close();
     await this.broker?.stop();
     const t = this.writer?.totals;
-    if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.duplicates} duplicates skipped, in ${t.commits} commits`);
+    if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
     if (!this.deps.logger) await this.logger?.close();
   }
 

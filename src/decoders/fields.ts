@@ -5,12 +5,11 @@ import { parseDecimal } from '../numbers.js';
 import type { DecodeResult, Decoder, Reading } from './types.js';
 
 
-const KEY_RE = /^field(\d{1,2})$/i;
 const MAX_TEXT_FIELD = 128;
 
+/** In the order of Reading's numeric columns (dewPointF ... apRSSI), see decode(). */
 interface NumericField {
   index: number;
-  column: keyof Reading;
   label: string;
   min?: number;
   max?: number;
@@ -18,12 +17,12 @@ interface NumericField {
 }
 
 const NUMERIC_FIELDS: readonly NumericField[] = [
-  { index: 1, column: 'dewPointF', label: 'dew point (°F)', min: -150, max: 200 },
-  { index: 2, column: 'temperatureF', label: 'temperature (°F)', min: -80, max: 200 },
-  { index: 3, column: 'relHumidityPercent', label: 'relative humidity (%)', min: 0, max: 100 },
-  { index: 4, column: 'battVoltage', label: 'battery voltage (V)', min: 0, max: 100 },
-  { index: 5, column: 'battPercent', label: 'battery (%)', min: -1000, max: 1000 },
-  { index: 6, column: 'apRSSI', label: 'access-point RSSI (dBm)', min: -200, max: 100, integer: true },
+  { index: 1, label: 'dew point (°F)', min: -150, max: 200 },
+  { index: 2, label: 'temperature (°F)', min: -80, max: 200 },
+  { index: 3, label: 'relative humidity (%)', min: 0, max: 100 },
+  { index: 4, label: 'battery voltage (V)', min: 0, max: 100 },
+  { index: 5, label: 'battery (%)', min: -1000, max: 1000 },
+  { index: 6, label: 'access-point RSSI (dBm)', min: -200, max: 100, integer: true },
 ];
 
 const NAME = 'fields';
@@ -32,25 +31,54 @@ function reject(reason: string): DecodeResult {
   return { kind: 'rejection', reason, decoder: NAME };
 }
 
+/** N of a `fieldN` key (N = 1 or 2 digits, any case), else -1: /^field(\d{1,2})$/i without a regex (hot path). */
+function fieldKeyIndex(key: string): number {
+  const n = key.length;
+  if (n !== 6 && n !== 7) return -1;
+  // `| 32` lower-cases an ASCII letter; only 'F'/'f' (etc.) map to each code below.
+  if (
+    (key.charCodeAt(0) | 32) !== 102 ||
+    (key.charCodeAt(1) | 32) !== 105 ||
+    (key.charCodeAt(2) | 32) !== 101 ||
+    (key.charCodeAt(3) | 32) !== 108 ||
+    (key.charCodeAt(4) | 32) !== 100
+  ) {
+    return -1;
+  }
+  let index = 0;
+  for (let i = 5; i < n; i++) {
+    const digit = key.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    index = index * 10 + digit;
+  }
+  return index;
+}
+
 /**
  * Splits `a=b&c=d` into field index -> raw value. When any key is `fieldN` the payload is keyed:
  * `fieldN` keys give the index and other keys (e.g. a firmware's `seq=`) are ignored. Without any
- * `fieldN` key, values count by position, as the original read them.
+ * `fieldN` key, values count by position, as the original read them. The first value for an
+ * index wins. (Plain loops and arrays: this runs for every message.)
  */
-function splitFields(text: string): Map<number, string> | string {
-  const fields = new Map<number, string>();
+function splitFields(text: string): Array<string | undefined> | string {
   const pairs = text.split('&');
   if (pairs.length > 64) return `too many fields (${pairs.length}, at most 64)`;
-  const parsed = pairs.map((pair) => {
+  const keys = new Array<number>(pairs.length);
+  const values = new Array<string>(pairs.length);
+  let keyedPayload = false;
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i]!;
     const eq = pair.indexOf('=');
-    const key = eq >= 0 ? pair.slice(0, eq).trim() : '';
-    return { keyed: KEY_RE.exec(key), value: (eq >= 0 ? pair.slice(eq + 1) : pair).trim() };
-  });
-  const keyedPayload = parsed.some((p) => p.keyed !== null);
-  parsed.forEach((p, position) => {
-    const index = keyedPayload ? (p.keyed ? Number(p.keyed[1]) : undefined) : position + 1;
-    if (index !== undefined && !fields.has(index)) fields.set(index, p.value);
-  });
+    const key = eq >= 0 ? fieldKeyIndex(pair.slice(0, eq).trim()) : -1;
+    if (key >= 0) keyedPayload = true;
+    keys[i] = key;
+    values[i] = (eq >= 0 ? pair.slice(eq + 1) : pair).trim();
+  }
+  const fields: Array<string | undefined> = [];
+  for (let i = 0; i < pairs.length; i++) {
+    const index = keyedPayload ? keys[i]! : i + 1;
+    if (index >= 0 && fields[index] === undefined) fields[index] = values[i];
+  }
   return fields;
 }
 
@@ -67,32 +95,38 @@ export const fieldsDecoder: Decoder = {
     const split = splitFields(text);
     if (typeof split === 'string') return reject(split);
 
-    const values: Partial<Reading> = {};
-    for (const f of NUMERIC_FIELDS) {
-      const raw = split.get(f.index);
+    const n = [0, 0, 0, 0, 0, 0];
+    for (let i = 0; i < NUMERIC_FIELDS.length; i++) {
+      const f = NUMERIC_FIELDS[i]!;
+      const raw = split[f.index];
       if (raw === undefined || raw === '') return reject(`field${f.index} (${f.label}) is missing`);
-      let n = parseDecimal(raw);
-      if (n === undefined) return reject(`field${f.index} (${f.label}) is not a number: ${JSON.stringify(raw.slice(0, 40))}`);
-      if ((f.min !== undefined && n < f.min) || (f.max !== undefined && n > f.max)) {
-        return reject(`field${f.index} (${f.label}) out of range ${f.min}…${f.max}: ${n}`);
+      const value = parseDecimal(raw);
+      if (value === undefined) return reject(`field${f.index} (${f.label}) is not a number: ${JSON.stringify(raw.slice(0, 40))}`);
+      if ((f.min !== undefined && value < f.min) || (f.max !== undefined && value > f.max)) {
+        return reject(`field${f.index} (${f.label}) out of range ${f.min}…${f.max}: ${value}`);
       }
-      if (f.integer) n = Math.round(n);
-      (values as Record<string, number>)[f.column] = n;
+      n[i] = f.integer ? Math.round(value) : value;
     }
 
-    const name = split.get(7);
+    const name = split[7];
     if (name === undefined || name === '' || name === 'None') return reject('field7 (sensor name) is missing');
     if (name.length > MAX_TEXT_FIELD) return reject(`field7 (sensor name) is longer than ${MAX_TEXT_FIELD} characters`);
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(name)) return reject('field7 (sensor name) contains control characters');
 
+    // One object literal of a fixed shape (a spread of a dynamically filled object was slow).
     const reading: Reading = {
-      ...(values as Omit<Reading, 'sensorName'>),
+      dewPointF: n[0]!,
+      temperatureF: n[1]!,
+      relHumidityPercent: n[2]!,
+      battVoltage: n[3]!,
+      battPercent: n[4]!,
+      apRSSI: n[5]!,
       sensorName: name,
     };
-    const location = textField(split.get(8));
-    const mac = textField(split.get(9));
-    const version = textField(split.get(10));
+    const location = textField(split[8]);
+    const mac = textField(split[9]);
+    const version = textField(split[10]);
     if (location !== undefined) reading.location = location;
     if (mac !== undefined) reading.macAddress = mac;
     if (version !== undefined) reading.softwareVersion = version;

@@ -1,7 +1,7 @@
 // The SQLite side of the write path: opens (or creates) the database in the original's schema and
 // commits a batch of decoded messages in one transaction. It knows nothing about MQTT: callers
 // acknowledge messages only after writeBatch() has returned.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -51,8 +51,18 @@ const MAX_REJECT_PAYLOAD = 4096;
 const LEDGER_KEEP_BATCHES = 2000;
 const MAX_PK_BUMPS = 10_000;
 
+// crypto.hash (Node >= 20.12) is the one-shot form: same digest, less per-call overhead.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'base64') => string }).hash;
+const topicPrefixes = new Map<string, Buffer>();
+
 export function messageDigest(topic: string, payload: Uint8Array): string {
-  return createHash('sha1').update(topic).update('\0').update(payload).digest('base64');
+  if (!oneShotHash) return crypto.createHash('sha1').update(topic).update('\0').update(payload).digest('base64');
+  let prefix = topicPrefixes.get(topic);
+  if (!prefix) {
+    prefix = Buffer.from(`${topic}\0`);
+    if (topicPrefixes.size < 1000) topicPrefixes.set(topic, prefix);
+  }
+  return oneShotHash('sha1', Buffer.concat([prefix, payload], prefix.length + payload.length), 'base64');
 }
 
 function rejectPayload(payload: Uint8Array): { text: string; encoding: 'utf8' | 'hex' } {
@@ -109,6 +119,9 @@ export class ReadingStore {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${this.options.durable ? 'FULL' : 'NORMAL'}`);
       db.pragma(`busy_timeout = ${this.options.busyTimeoutMs ?? 250}`);
+      // 4 MiB of page cache instead of better-sqlite3's 16: appends touch only the right-hand
+      // pages of each index, and the bench shows no CPU cost, while RSS drops (npm run bench).
+      db.pragma('cache_size = -4096');
       ensureSchema(db);
     } catch (err) {
       db.close();
@@ -190,7 +203,9 @@ export class ReadingStore {
 
   private loadDeliveries(db: BetterSqlite3.Database): void {
     this.deliveries.clear();
-    const rows = db.prepare('SELECT entries FROM delivery_ledger ORDER BY batchId').pluck().all() as string[];
+    // Row by row: after a busy period the ledger holds up to 2000 batches of ~1000 entries, and
+    // loading them all at once put a ~100 MB spike on the start-up RSS (npm run bench).
+    const rows = db.prepare('SELECT entries FROM delivery_ledger ORDER BY batchId').pluck().iterate() as IterableIterator<string>;
     for (const entries of rows) {
       try {
         for (const [id, digest] of JSON.parse(entries) as Array<[number, string]>) this.deliveries.set(id, digest);

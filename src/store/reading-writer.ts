@@ -36,7 +36,7 @@ export class ReadingWriter {
   private readonly timers: Timers;
   private stopped = false;
   /** Totals since start, for status and alerts. */
-  readonly totals = { stored: 0, rejected: 0, duplicates: 0, commits: 0, failedCommits: 0 };
+  readonly totals = { stored: 0, rejected: 0, duplicates: 0, commits: 0, failedCommits: 0, commitMs: 0 };
 
   constructor(
     private readonly store: ReadingStore,
@@ -79,6 +79,7 @@ export class ReadingWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.maxBatch);
       let outcome: BatchOutcome;
+      const started = performance.now();
       try {
         outcome = this.store.writeBatch(batch.map((e) => e.message));
       } catch (err) {
@@ -98,6 +99,7 @@ export class ReadingWriter {
       this.totals.rejected += outcome.rejected;
       this.totals.duplicates += outcome.duplicates;
       this.totals.commits++;
+      this.totals.commitMs += performance.now() - started;
       for (const e of batch) e.committed?.();
       this.options.onCommitted?.(outcome, batch.map((e) => e.message));
     }
