@@ -49,7 +49,7 @@ export function formatTable(p: Plan, machine: Record<string, unknown>, fig: Fig,
       if (!fig(`${k}.readingsPerSec`)) continue;
       const vsRaw = qos < 2 && !durable ? pctCell(fig(`ratio.qos${qos}.oursOverRaw`)) : '';
       throughput.push([
-        `listener, QoS ${qos}, ${durable ? '`--durable` (FULL)' : 'NORMAL'}`,
+        `listener, QoS ${qos}, ${durable ? '`--durable` (FULL)' : 'NORMAL'}${qos === 2 && p.qos2Count < p.throughputCount ? ` (${p.qos2Count} messages)` : ''}`,
         cell(fig(`${k}.readingsPerSec`)),
         vsRaw,
         cell(fig(`${k}.cpuPer100k`), 1),

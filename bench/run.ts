@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { REPO_ROOT } from './lib/listener-process.js';
 import { summarizeProfile } from './lib/profile.js';
 import { BENCH_LIMITS, MOSQUITTO_DEFAULTS, mosquittoVersion } from './lib/mosquitto.js';
@@ -79,7 +79,8 @@ async function round(p: Plan, only: Set<Section>, r: Results): Promise<void> {
     for (const m of p.oursModes) {
       const k = modeKey(m.qos, m.durable);
       await attempt(r, `listener QoS ${m.qos} ${m.durable ? '--durable' : 'NORMAL'}`, async () => {
-        const x = await S.oursThroughput({ qos: m.qos, durable: m.durable, load, limits: BENCH_LIMITS });
+        const count = m.qos === 2 ? Math.min(p.qos2Count, load.count) : load.count;
+        const x = await S.oursThroughput({ qos: m.qos, durable: m.durable, load: { ...load, count }, limits: BENCH_LIMITS });
         r.add(`${k}.readingsPerSec`, x.readingsPerSec);
         r.add(`${k}.cpuPer100k`, x.cpuSecPer100k);
         r.add(`${k}.peakRssMB`, x.peakRssMB);
@@ -247,9 +248,10 @@ async function main(): Promise<void> {
     .option('--only <sections>', `comma-separated subset of: ${SECTIONS.join(',')}`)
     .option('--out <file>', 'JSON results file', join(REPO_ROOT, 'bench', 'results', 'latest.json'))
     .option('--listener-node-args <flags>', 'extra node flags for every listener process, e.g. "--max-semi-space-size=2"')
-    .option('--cpu-prof <dir>', 'instead of measuring: run the listener once (QoS 1 NORMAL) under node --cpu-prof, profile into <dir>');
+    .option('--cpu-prof <dir>', 'instead of measuring: run the listener once (NORMAL) under node --cpu-prof, profile into <dir>')
+    .addOption(new Option('--qos <level>', 'QoS of the --cpu-prof run').choices(['0', '1', '2']).default('1'));
   program.parse();
-  const opts = program.opts<{ quick?: boolean; runs?: number; count?: number; only?: string; out: string; cpuProf?: string; listenerNodeArgs?: string }>();
+  const opts = program.opts<{ quick?: boolean; runs?: number; count?: number; only?: string; out: string; cpuProf?: string; qos: string; listenerNodeArgs?: string }>();
   if (opts.listenerNodeArgs) S.setListenerNodeArgs(opts.listenerNodeArgs.split(' ').filter(Boolean));
   const p = plan(opts.quick === true, opts.runs);
   if (opts.count) p.throughputCount = opts.count;
@@ -257,7 +259,7 @@ async function main(): Promise<void> {
   if (opts.cpuProf) {
     mkdirSync(opts.cpuProf, { recursive: true });
     const x = await S.oursThroughput({
-      qos: 1,
+      qos: Number(opts.qos) as 0 | 1 | 2,
       durable: false,
       load: { count: p.throughputCount, sensors: p.sensors, publishers: p.publishers, rate: 0 },
       limits: BENCH_LIMITS,

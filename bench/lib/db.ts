@@ -16,7 +16,7 @@ export class RowWatcher {
     if (this.db) return this.db;
     if (!existsSync(this.file)) return undefined;
     try {
-      const db = new Database(this.file, { readonly: true, fileMustExist: true });
+      const db = new Database(this.file, { readonly: true, fileMustExist: true, timeout: 200 });
       this.countStmt = db.prepare('SELECT COALESCE(MAX(rowid), 0) FROM ECCTempHum').pluck();
       this.db = db;
     } catch {
@@ -25,9 +25,17 @@ export class RowWatcher {
     return this.db;
   }
 
+  private lastCount = 0;
+
+  /** Rows committed so far; the last value seen while a rollback-journal writer holds its lock. */
   count(): number {
-    if (!this.open()) return 0;
-    return this.countStmt!.get() as number;
+    if (!this.open()) return this.lastCount;
+    try {
+      this.lastCount = this.countStmt!.get() as number;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+    }
+    return this.lastCount;
   }
 
   /** Polls until `target` rows are committed; returns when it saw them, or undefined on timeout. */
