@@ -16,7 +16,7 @@ import type { Logger } from './logging/types.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
 import { DatabaseArchiver } from './store/database-archiver.js';
-import { ReadingStore } from './store/reading-store.js';
+import { ReadingStore, type IncomingMessage } from './store/reading-store.js';
 import { ReadingWriter } from './store/reading-writer.js';
 import { nowMicros } from './store/time.js';
 import { realTimers, type Timers } from './timers.js';
@@ -338,13 +338,14 @@ export class ListenerApp {
           this.activity.lastSensor = result.reading.sensorName;
         }
         this.dog?.noteMessage(result.kind !== 'rejection');
-        const message = {
+        // One object literal of a fixed shape (hot path: a conditional spread was measurably slower).
+        const message: IncomingMessage = {
           topic: m.topic,
           payload: m.payload,
           receivedMicros: nowMicros(),
+          packetId: m.packetId,
           dup: m.dup,
           result,
-          ...(m.packetId !== undefined ? { packetId: m.packetId } : {}),
         };
         return this.writer!.submit(message, committed);
       },

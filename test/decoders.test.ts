@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodePayload, MAX_PAYLOAD_BYTES } from '../src/decoders/index.js';
+import { splitFields } from '../src/decoders/fields.js';
 
 const enc = (s: string) => Buffer.from(s, 'utf8');
 const SEVEN = 'field1=47.10&field2=73.45&field3=39.17&field4=3.41&field5=93.53&field6=-67&field7=ECCTH01';
@@ -76,5 +77,61 @@ describe('original fieldN= decoder', () => {
   it('keeps a hostile sensor name as data (it is bound as a parameter, never SQL)', () => {
     const r = decodePayload('t', enc(SEVEN.replace('ECCTH01', "'; DROP TABLE ECCTempHum; --")));
     expect(r.kind === 'reading' && r.reading.sensorName).toBe("'; DROP TABLE ECCTempHum; --");
+  });
+});
+
+describe('the one-pass field splitter', () => {
+  // The rule of the README, written the obvious way: split on '&', a trimmed `fieldN` key (any case,
+  // 1-2 digits) makes the payload keyed; otherwise values count by position; the first value wins.
+  function reference(text: string): Map<number, string> | 'too many' {
+    const pairs = text.split('&');
+    if (pairs.length > 64) return 'too many';
+    const parsed = pairs.map((pair) => {
+      const eq = pair.indexOf('=');
+      const key = eq >= 0 ? /^field(\d{1,2})$/i.exec(pair.slice(0, eq).trim()) : null;
+      return { key: key ? Number(key[1]) : undefined, value: (eq >= 0 ? pair.slice(eq + 1) : pair).trim() };
+    });
+    const keyed = parsed.some((p) => p.key !== undefined);
+    const fields = new Map<number, string>();
+    parsed.forEach((p, i) => {
+      const index = keyed ? p.key : i + 1;
+      if (index !== undefined && !fields.has(index)) fields.set(index, p.value);
+    });
+    return fields;
+  }
+
+  it('splits exactly like the obvious implementation on 5 000 random payloads', () => {
+    const tokens = ['field1', 'FIELD2', 'Field3', 'field4', 'field5', 'field6', 'field7', 'field8', 'field07', 'field123', 'fieldX', 'seq',
+      '=', '=', '&', '&', ' ', '\t', '12.5', '-3', '47.1', '1e2', 'ECCTH01', 'None', 'Office', ''];
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    let compared = 0;
+    for (let i = 0; i < 5000; i++) {
+      const parts: string[] = [];
+      const n = 1 + rand(30);
+      for (let j = 0; j < n; j++) parts.push(tokens[rand(tokens.length)]!);
+      const text = `${parts.join('')}=`; // always one '=' so the fields decoder claims it
+      const ours = splitFields(text);
+      const ref = reference(text);
+      if (ref === 'too many') {
+        expect(ours).toMatch(/too many fields/);
+        continue;
+      }
+      expect(typeof ours).not.toBe('string');
+      const oursMap = new Map<number, string>();
+      (ours as Array<string | undefined>).forEach((v, k) => v !== undefined && oursMap.set(k, v));
+      expect(oursMap).toEqual(ref);
+      if (ref.size > 0) compared++;
+    }
+    expect(compared).toBeGreaterThan(4000);
+  });
+
+  it('accepts 64 fields and rejects 65', () => {
+    const pairs = (n: number): string => Array.from({ length: n }, (_, i) => `k${i}=1`).join('&');
+    expect(typeof splitFields(pairs(64))).not.toBe('string');
+    expect(splitFields(pairs(65))).toBe('too many fields (65, at most 64)');
   });
 });

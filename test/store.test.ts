@@ -89,6 +89,52 @@ describe('ReadingWriter', () => {
     store.close();
   });
 
+  it('gathers a busy stream into one commit, and commits at once when a turn brings nothing', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'x.sqlite3');
+    const store = new ReadingStore(file);
+    store.open();
+    let t = 1000;
+    let step = 0;
+    const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    const writer = new ReadingWriter(store, { now: () => (t += step), maxGatherMs: 1000 });
+    // A lone message on a quiet writer is committed within the turn.
+    writer.submit(message(payload('S0', 70)));
+    await nextTurn();
+    await nextTurn();
+    expect(writer.totals.commits).toBe(1);
+    // That commit "took" 20 ms: while every turn brings messages, the next one gathers up to 20 ms.
+    step = 20;
+    writer.submit(message(payload('S1', 70)));
+    writer.flush();
+    step = 0;
+    expect(writer.totals.commits).toBe(2);
+    for (let turn = 0; turn < 5; turn++) {
+      writer.submit(message(payload(`T${turn}`, 70)));
+      await nextTurn();
+    }
+    expect(writer.totals.commits).toBe(2);
+    expect(writer.pending).toBe(5);
+    // A turn without a new message: commit now (and this commit "takes" 20 ms again).
+    step = 20;
+    await nextTurn();
+    await nextTurn();
+    step = 0;
+    expect(writer.totals.commits).toBe(3);
+    expect(count(file, 'ECCTempHum')).toBe(7);
+    // Messages keep coming: gathered until the window (20 ms after the last commit) has passed.
+    writer.submit(message(payload('U0', 70)));
+    await nextTurn();
+    expect(writer.totals.commits).toBe(3);
+    writer.submit(message(payload('U1', 70)));
+    t += 25;
+    await nextTurn();
+    expect(writer.totals.commits).toBe(4);
+    expect(count(file, 'ECCTempHum')).toBe(9);
+    writer.stop();
+    store.close();
+  });
+
   it('asks the producer to wait past the high-water mark and releases it after the flush', async () => {
     const dir = tempDir();
     const store = new ReadingStore(join(dir, 'x.sqlite3'));

@@ -31,54 +31,88 @@ function reject(reason: string): DecodeResult {
   return { kind: 'rejection', reason, decoder: NAME };
 }
 
-/** N of a `fieldN` key (N = 1 or 2 digits, any case), else -1: /^field(\d{1,2})$/i without a regex (hot path). */
-function fieldKeyIndex(key: string): number {
-  const n = key.length;
+/** True for the whitespace String.prototype.trim removes that can appear in a payload (ASCII). */
+function isSpace(code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13);
+}
+
+/**
+ * N of a `fieldN` key in text[from, to) (surrounding blanks ignored, N = 1 or 2 digits, any
+ * case), else -1: /^field(\d{1,2})$/i on the trimmed key, without a regex or a substring.
+ */
+function fieldKeyIndex(text: string, from: number, to: number): number {
+  while (from < to && isSpace(text.charCodeAt(from))) from++;
+  while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
+  const n = to - from;
   if (n !== 6 && n !== 7) return -1;
   // `| 32` lower-cases an ASCII letter; only 'F'/'f' (etc.) map to each code below.
   if (
-    (key.charCodeAt(0) | 32) !== 102 ||
-    (key.charCodeAt(1) | 32) !== 105 ||
-    (key.charCodeAt(2) | 32) !== 101 ||
-    (key.charCodeAt(3) | 32) !== 108 ||
-    (key.charCodeAt(4) | 32) !== 100
+    (text.charCodeAt(from) | 32) !== 102 ||
+    (text.charCodeAt(from + 1) | 32) !== 105 ||
+    (text.charCodeAt(from + 2) | 32) !== 101 ||
+    (text.charCodeAt(from + 3) | 32) !== 108 ||
+    (text.charCodeAt(from + 4) | 32) !== 100
   ) {
     return -1;
   }
   let index = 0;
-  for (let i = 5; i < n; i++) {
-    const digit = key.charCodeAt(i) - 48;
+  for (let i = from + 5; i < to; i++) {
+    const digit = text.charCodeAt(i) - 48;
     if (digit < 0 || digit > 9) return -1;
     index = index * 10 + digit;
   }
   return index;
 }
 
+/** text[from, to) without surrounding blanks, as one substring. */
+function trimmedSlice(text: string, from: number, to: number): string {
+  while (from < to && isSpace(text.charCodeAt(from))) from++;
+  while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
+  return text.slice(from, to);
+}
+
+const MAX_FIELDS = 64;
+
 /**
  * Splits `a=b&c=d` into field index -> raw value. When any key is `fieldN` the payload is keyed:
  * `fieldN` keys give the index and other keys (e.g. a firmware's `seq=`) are ignored. Without any
  * `fieldN` key, values count by position, as the original read them. The first value for an
- * index wins. (Plain loops and arrays: this runs for every message.)
+ * index wins. One pass over the text, no intermediate strings: this runs for every message.
  */
-function splitFields(text: string): Array<string | undefined> | string {
-  const pairs = text.split('&');
-  if (pairs.length > 64) return `too many fields (${pairs.length}, at most 64)`;
-  const keys = new Array<number>(pairs.length);
-  const values = new Array<string>(pairs.length);
+export function splitFields(text: string): Array<string | undefined> | string {
+  const keyed: Array<string | undefined> = [];
+  const positional: string[] = [];
   let keyedPayload = false;
-  for (let i = 0; i < pairs.length; i++) {
-    const pair = pairs[i]!;
-    const eq = pair.indexOf('=');
-    const key = eq >= 0 ? fieldKeyIndex(pair.slice(0, eq).trim()) : -1;
-    if (key >= 0) keyedPayload = true;
-    keys[i] = key;
-    values[i] = (eq >= 0 ? pair.slice(eq + 1) : pair).trim();
+  let pairs = 0;
+  let start = 0;
+  const length = text.length;
+  let nextEq = -1; // the first '=' at or after `start` (searched again only once passed: linear)
+  while (start <= length) {
+    let end = text.indexOf('&', start);
+    if (end < 0) end = length;
+    pairs++;
+    if (pairs > MAX_FIELDS) {
+      // Count the rest only for the message.
+      for (let i = end; i < length; i++) if (text.charCodeAt(i) === 38) pairs++;
+      return `too many fields (${pairs}, at most ${MAX_FIELDS})`;
+    }
+    if (nextEq < start) {
+      nextEq = text.indexOf('=', start);
+      if (nextEq < 0) nextEq = length + 1;
+    }
+    const eq = nextEq < end ? nextEq : -1;
+    const value = trimmedSlice(text, eq >= 0 ? eq + 1 : start, end);
+    positional.push(value);
+    const key = eq >= 0 ? fieldKeyIndex(text, start, eq) : -1;
+    if (key >= 0) {
+      keyedPayload = true;
+      if (keyed[key] === undefined) keyed[key] = value;
+    }
+    start = end + 1;
   }
-  const fields: Array<string | undefined> = [];
-  for (let i = 0; i < pairs.length; i++) {
-    const index = keyedPayload ? keys[i]! : i + 1;
-    if (index >= 0 && fields[index] === undefined) fields[index] = values[i];
-  }
+  if (keyedPayload) return keyed;
+  const fields: Array<string | undefined> = [undefined];
+  for (const value of positional) fields.push(value);
   return fields;
 }
 

@@ -235,32 +235,42 @@ export class MqttListener {
     this.stats.messages++;
     const qos = packet.qos;
     const packetId = qos > 0 ? packet.messageId : undefined;
-    const generation = gate.connectionGeneration;
-    const pipelined = gate.supported;
-    let mayContinue = true;
-    let committedSync = false;
-    const committed = (): void => {
-      committedSync = true;
-      if (packetId !== undefined) gate.release(packetId, generation);
-      if (!pipelined && !mayContinueCalled) {
-        mayContinueCalled = true;
-        callback();
-      }
-    };
-    let mayContinueCalled = false;
-    if (packetId !== undefined && pipelined) gate.hold(packetId);
     const message: InboundMessage = {
       topic: packet.topic,
       payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
       qos,
       dup: packet.dup ?? false,
       retain: packet.retain ?? false,
+      packetId,
     };
-    if (packetId !== undefined) message.packetId = packetId;
-    mayContinue = this.sink.accept(message, committed);
-    if (!pipelined) return; // callback runs in committed()
-    const proceed = (): void => this.whenAcksFlushed(callback);
-    if (committedSync || mayContinue) proceed();
-    else this.sink.onDrain(proceed);
+    if (!gate.supported) {
+      this.handleOneByOne(message, gate, callback);
+      return;
+    }
+    // Pipelined: MQTT.js may read the next packet now; the ack itself waits in the gate for the commit.
+    if (packetId !== undefined) gate.hold(packetId);
+    const committed = packetId !== undefined ? releaser(gate, packetId, gate.connectionGeneration) : noop;
+    if (this.sink.accept(message, committed)) this.whenAcksFlushed(callback);
+    else this.sink.onDrain(() => this.whenAcksFlushed(callback));
   }
+
+  /** Without the gate's hook: MQTT.js sends the ack when its callback runs, so only after the commit. */
+  private handleOneByOne(message: InboundMessage, gate: AckGate, callback: (err?: Error) => void): void {
+    let called = false;
+    const generation = gate.connectionGeneration;
+    this.sink.accept(message, () => {
+      if (message.packetId !== undefined) gate.release(message.packetId, generation);
+      if (!called) {
+        called = true;
+        callback();
+      }
+    });
+  }
+}
+
+const noop = (): void => {};
+
+/** The commit callback of one message, made outside handle() so it does not keep MQTT.js's callback alive. */
+function releaser(gate: AckGate, packetId: number, generation: number): () => void {
+  return () => gate.release(packetId, generation);
 }
