@@ -405,3 +405,35 @@ describe('restarts do not leak', () => {
     await waitFor(() => count(r.app.config.dbFile, 'ECCTempHum') === 1, 10_000, 'reading after 100 restarts');
   });
 });
+
+describe('storage alert mail', () => {
+  it('a database that cannot take writes sends one mail for the streak; the waiting readings are stored after', async () => {
+    const r = await rig();
+    const dbFile = r.app.config.dbFile;
+    await publish(r, payload('ECCTH01', 70));
+    await waitFor(() => count(dbFile, 'ECCTempHum') === 1, 10_000, 'first reading');
+    // The disk is "full": the database may not grow by a single page.
+    const db = r.app.readingStore!.database;
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    await publish(r, ...Array.from({ length: 300 }, (_, i) => payload(`FULL${i}`, 70)));
+    await waitFor(() => r.smtp.mails.length === 1, 15_000, 'storage alert mail');
+    const mail = r.smtp.mails[0]!;
+    expect(mail.subject).toBe(`[mqtt-iot-listener] ${HOST}: cannot write the database — readings waiting`);
+    expect(mail.text).toMatch(/cannot commit readings to its database: .*full/i);
+    expect(mail.text).toContain('NOT acknowledged');
+    // More failed retries in the same streak: nothing more stored (the last pages' free room is
+    // used up by the first commits), and no second mail.
+    const storedWhileFull = count(dbFile, 'ECCTempHum');
+    expect(storedWhileFull).toBeLessThan(301);
+    for (let i = 0; i < 5; i++) r.clock.advance(10_000);
+    await waitFor(() => r.app.readingWriter!.totals.failedCommits >= 3, 10_000, 'failed retries');
+    expect(count(dbFile, 'ECCTempHum')).toBe(storedWhileFull);
+    // Room again: the next retry stores everything, once; still one mail.
+    db.pragma('max_page_count = 1073741823');
+    r.clock.advance(10_000);
+    await waitFor(() => count(dbFile, 'ECCTempHum') === 301, 10_000, 'readings after the disk has room');
+    await sleep(200);
+    expect(r.smtp.mails).toHaveLength(1);
+    expect(logText(r)).toMatch(/database writable again/);
+  });
+});

@@ -1,4 +1,5 @@
 // Debian's mosquitto, started per bench run on a free 127.0.0.1 port with its own config file.
+// The finding of the binary and the port helpers are shared with the tests (test/helpers/brokers.ts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -22,11 +23,17 @@ export const MOSQUITTO_DEFAULTS: BrokerLimits = { maxQueuedMessages: 1000, maxIn
  */
 export const BENCH_LIMITS: BrokerLimits = { maxQueuedMessages: 1_000_000, maxInflightMessages: 1000 };
 
-export function mosquittoPath(): string {
+/** Debian's mosquitto binary, or undefined when it is not installed. */
+export function findMosquitto(): string | undefined {
   for (const p of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto']) if (existsSync(p)) return p;
   const which = spawnSync('sh', ['-c', 'command -v mosquitto'], { encoding: 'utf8' });
-  if (which.status === 0 && which.stdout.trim()) return which.stdout.trim();
-  throw new Error('mosquitto is not installed (apt-get install mosquitto)');
+  return which.status === 0 && which.stdout.trim() ? which.stdout.trim() : undefined;
+}
+
+export function mosquittoPath(): string {
+  const path = findMosquitto();
+  if (!path) throw new Error('mosquitto is not installed (apt-get install mosquitto)');
+  return path;
 }
 
 export function mosquittoVersion(): string {

@@ -1,11 +1,13 @@
 // Real brokers for tests: aedes in-process on a free port, and Debian's mosquitto as a child
 // process (when installed) with its own config, persistence folder and port.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findMosquitto, freePort, waitForPort } from '../../bench/lib/mosquitto.js';
 import { EmbeddedBroker } from '../../src/mqtt/embedded-broker.js';
+
+export { freePort, waitForPort };
 
 export interface TestBroker {
   readonly name: string;
@@ -14,18 +16,6 @@ export interface TestBroker {
   stop(): Promise<void>;
   /** Starts it again on the same port. */
   restart(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startAedes(options: { username?: string; password?: string; port?: number } = {}): Promise<TestBroker> {
@@ -44,12 +34,6 @@ export async function startAedes(options: { username?: string; password?: string
   };
 }
 
-export function mosquittoPath(): string | undefined {
-  for (const p of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto']) if (existsSync(p)) return p;
-  const which = spawnSync('sh', ['-c', 'command -v mosquitto'], { encoding: 'utf8' });
-  return which.status === 0 ? which.stdout.trim() : undefined;
-}
-
 export interface MosquittoOptions {
   persistence?: boolean;
   maxQueued?: number;
@@ -59,7 +43,7 @@ export interface MosquittoOptions {
 }
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<TestBroker & { process(): ChildProcess | undefined }> {
-  const bin = mosquittoPath();
+  const bin = findMosquitto();
   if (!bin) throw new Error('mosquitto is not installed');
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'mosq-'));
@@ -104,30 +88,12 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Te
   };
 }
 
-export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const { connect } = await import('node:net');
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
-}
-
 /** The brokers the integration tests run against: aedes always, mosquitto when installed. */
 export function brokerKinds(): Array<'aedes' | 'mosquitto'> {
   const want = process.env['MQTT_TEST_BROKER'];
   if (want === 'aedes') return ['aedes'];
   if (want === 'mosquitto') return ['mosquitto'];
-  return mosquittoPath() ? ['aedes', 'mosquitto'] : ['aedes'];
+  return findMosquitto() ? ['aedes', 'mosquitto'] : ['aedes'];
 }
 
 export function startBroker(kind: 'aedes' | 'mosquitto', options: MosquittoOptions = {}): Promise<TestBroker> {
