@@ -15,6 +15,7 @@ import { MqttDebugLog } from './logging/mqtt-debug-log.js';
 import type { Logger } from './logging/types.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
+import { DurableIncomingStore } from './mqtt/qos2-store.js';
 import { DatabaseArchiver } from './store/database-archiver.js';
 import { ReadingStore, type IncomingMessage } from './store/reading-store.js';
 import { ReadingWriter } from './store/reading-writer.js';
@@ -41,6 +42,7 @@ export class ListenerApp {
   private dog: Watchdog | undefined;
   private alerts: WatchdogAlerts | undefined;
   private archiver: DatabaseArchiver | undefined;
+  private qos2Store: DurableIncomingStore | undefined;
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
   private running = false;
@@ -140,6 +142,8 @@ export class ListenerApp {
       }
       if (c.mqtt.source === 'none') mqttLog.info(`no credentials file ${c.credentialsFile}: connecting anonymously`);
       else mqttLog.info(`credentials for user ${c.mqtt.username ?? '(none)'} from ${c.mqtt.source}`);
+      this.qos2Store = new DurableIncomingStore(this.store, { log: mqttLog, timers: this.deps.timers ?? realTimers });
+      this.storeHeldQos2(storeLog);
       this.listener = new MqttListener(
         {
           host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
@@ -155,6 +159,7 @@ export class ListenerApp {
           ...(c.mqtt.password !== undefined ? { password: c.mqtt.password } : {}),
           keepaliveSeconds: c.keepaliveSeconds,
           retryAuthFailures: c.retryAuthFailures,
+          incomingStore: this.qos2Store,
         },
         this.sink(),
         mqttLog,
@@ -240,6 +245,29 @@ export class ListenerApp {
     return new AlertMailer({ host: c.smtpHost, port: c.smtpPort, secure: c.smtpSecure, insecure: c.smtpInsecure, credentials: mail }, log, this.deps.timers ?? realTimers);
   }
 
+  /**
+   * QoS 2 messages acknowledged with PUBREC before the last stop (or crash) but never stored:
+   * stored now, before the client connects, so a PUBREL the broker resends finds them gone and is
+   * just completed. Committed at once (the same transaction removes them from qos2_incoming).
+   */
+  private storeHeldQos2(log: Logger): void {
+    const held = this.store!.allHeldQos2();
+    if (held.length === 0) return;
+    for (const h of held) {
+      this.writer!.submit({
+        topic: h.topic,
+        payload: h.payload,
+        receivedMicros: h.receivedMicros,
+        packetId: h.packetId,
+        dup: h.dup,
+        qos: 2,
+        result: decodePayload(h.topic, h.payload),
+      });
+    }
+    if (!this.writer!.flush()) throw new Error('cannot store the QoS 2 messages held from before the last stop');
+    log.warn(`stored ${held.length} QoS 2 message(s) received before the last stop (acknowledged with PUBREC, not yet released by the broker)`);
+  }
+
   /** Stops everything; safe to call more than once and from a failed start(). */
   stop(): Promise<void> {
     if (!this.stopping) this.stopping = this.doStop();
@@ -252,6 +280,7 @@ export class ListenerApp {
     await this.dog?.stop();
     await this.alerts?.stop();
     this.listener?.pause();
+    this.qos2Store?.stop();
     if (this.writer) {
       const lost = this.writer.stop();
       if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
@@ -345,6 +374,7 @@ export class ListenerApp {
           receivedMicros: nowMicros(),
           packetId: m.packetId,
           dup: m.dup,
+          qos: m.qos,
           result,
         };
         return this.writer!.submit(message, committed);

@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { decodePayload } from '../src/decoders/index.js';
 import { ReadingStore, type IncomingMessage } from '../src/store/reading-store.js';
 import { ReadingWriter } from '../src/store/reading-writer.js';
+import type { Logger } from '../src/logging/types.js';
+import { DurableIncomingStore } from '../src/mqtt/qos2-store.js';
+import { ManualClock } from './helpers/manual-clock.js';
 import { formatMicrosUTC, parseMicrosUTC } from '../src/store/time.js';
 import { count, payload, query, tempDir, waitFor } from './helpers/util.js';
 
@@ -148,6 +151,48 @@ describe('ReadingWriter', () => {
     await waitFor(() => drained, 2000, 'drain');
     expect(writer.pending).toBe(0);
     writer.stop();
+    store.close();
+  });
+});
+
+describe('QoS 2 messages held between PUBREC and PUBREL (DurableIncomingStore)', () => {
+  const publish = (messageId: number, sensor: string) =>
+    ({ cmd: 'publish', qos: 2, messageId, topic: 'ECCTempHum', payload: Buffer.from(payload(sensor, 70)), dup: false, retain: false }) as const;
+  const lines: string[] = [];
+  const log = { error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), info: () => undefined, debug: () => undefined } as unknown as Logger;
+
+  it('calls back (PUBREC may leave) only once the message is committed; the reading commit removes it', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'x.sqlite3');
+    const store = new ReadingStore(file);
+    store.open();
+    const clock = new ManualClock();
+    const incoming = new DurableIncomingStore(store, { log, timers: clock });
+    // The disk is "full": keeping the message fails, so no callback (no PUBREC) ...
+    const db = store.database;
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    let acked = 0;
+    const big = { ...publish(7, 'Q7'), payload: Buffer.alloc(60_000, 'x') };
+    incoming.put(big, () => acked++);
+    await new Promise((r) => setImmediate(r));
+    expect(acked).toBe(0);
+    expect(lines.join('\n')).toMatch(/cannot keep 1 QoS 2 message\(s\) before acknowledging them/);
+    // ... until there is room again: the retry commits it and calls back.
+    db.pragma('max_page_count = 1073741823');
+    clock.advance(1000);
+    expect(acked).toBe(1);
+    expect(count(file, 'qos2_incoming')).toBe(1);
+    // PUBREL: MQTT.js asks for it by packet id.
+    incoming.put(publish(8, 'Q8'), () => acked++);
+    await new Promise((r) => setImmediate(r));
+    const got = await new Promise<unknown>((resolve) => incoming.get({ messageId: 8 }, (err, p) => resolve(err ?? p)));
+    expect(got).toMatchObject({ cmd: 'publish', qos: 2, messageId: 8, topic: 'ECCTempHum' });
+    // Committing its reading (QoS 2, same packet id) removes it in the same transaction.
+    store.writeBatch([{ ...message(payload('Q8', 70)), packetId: 8, qos: 2 }]);
+    expect(query(file, 'SELECT packetId FROM qos2_incoming')).toEqual([{ packetId: 7 }]);
+    const gone = await new Promise<unknown>((resolve) => incoming.get({ messageId: 8 }, (err) => resolve(err)));
+    expect(gone).toBeInstanceOf(Error);
+    incoming.stop();
     store.close();
   });
 });

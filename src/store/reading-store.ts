@@ -18,7 +18,32 @@ export interface IncomingMessage {
   packetId?: number;
   /** MQTT DUP flag: the broker says it may have sent this packet before. */
   dup: boolean;
+  /** QoS 2: committing the row also removes the message from qos2_incoming. */
+  qos?: 0 | 1 | 2;
   result: DecodeResult;
+}
+
+/** A QoS 2 message kept in qos2_incoming between PUBREC and the commit of its row. */
+export interface HeldQos2Message {
+  packetId: number;
+  topic: string;
+  payload: Buffer;
+  receivedMicros: number;
+  dup: boolean;
+  retain: boolean;
+}
+
+interface HeldQos2Row {
+  packetId: number;
+  topic: string;
+  payload: Buffer;
+  receivedMicros: number;
+  dup: number;
+  retain: number;
+}
+
+function fromRow(r: HeldQos2Row): HeldQos2Message {
+  return { packetId: r.packetId, topic: r.topic, payload: r.payload, receivedMicros: r.receivedMicros, dup: r.dup === 1, retain: r.retain === 1 };
 }
 
 export interface BatchOutcome {
@@ -83,9 +108,13 @@ export class ReadingStore {
         insertReject: BetterSqlite3.Statement;
         ledgerPut: BetterSqlite3.Statement;
         ledgerPrune: BetterSqlite3.Statement;
+        incomingPut: BetterSqlite3.Statement;
+        incomingGet: BetterSqlite3.Statement;
+        incomingDelete: BetterSqlite3.Statement;
       }
     | undefined;
   private writeTx: ((items: readonly IncomingMessage[]) => BatchOutcome) | undefined;
+  private putIncomingTx: ((messages: readonly HeldQos2Message[]) => void) | undefined;
   /** Last committed metadata per sensor (for "changed since last time"). */
   private sensorMeta = new Map<string, SensorMeta>();
   /** Last committed receive time per sensor, to keep (sensorName, recordWrittenUTC) unique. */
@@ -143,7 +172,17 @@ export class ReadingStore {
       ),
       ledgerPut: db.prepare('INSERT INTO delivery_ledger (committedUTC, entries) VALUES (?, ?)'),
       ledgerPrune: db.prepare(`DELETE FROM delivery_ledger WHERE batchId <= (SELECT MAX(batchId) FROM delivery_ledger) - ${LEDGER_KEEP_BATCHES}`),
+      incomingPut: db.prepare(
+        'INSERT OR REPLACE INTO qos2_incoming (packetId, topic, payload, receivedMicros, dup, retain) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      incomingGet: db.prepare('SELECT packetId, topic, payload, receivedMicros, dup, retain FROM qos2_incoming WHERE packetId = ?'),
+      incomingDelete: db.prepare('DELETE FROM qos2_incoming WHERE packetId = ?'),
     };
+    this.putIncomingTx = db.transaction((messages: readonly HeldQos2Message[]) => {
+      for (const m of messages) {
+        this.statements!.incomingPut.run(m.packetId, m.topic, m.payload, m.receivedMicros, m.dup ? 1 : 0, m.retain ? 1 : 0);
+      }
+    });
     this.loadSensorMeta(db);
     this.loadDeliveries(db);
     this.writeTx = db.transaction((items: readonly IncomingMessage[]) => this.writeItems(items));
@@ -157,6 +196,7 @@ export class ReadingStore {
       this.db = undefined;
       this.statements = undefined;
       this.writeTx = undefined;
+      this.putIncomingTx = undefined;
     }
   }
 
@@ -181,6 +221,27 @@ export class ReadingStore {
       this.stagedMicros.clear();
       this.stagedDeliveries.clear();
     }
+  }
+
+  /**
+   * QoS 2 messages about to be acknowledged with PUBREC, committed in one transaction (throws on
+   * failure: then no PUBREC may be sent). They stay until their row is committed by writeBatch().
+   */
+  holdQos2(messages: readonly HeldQos2Message[]): void {
+    if (!this.putIncomingTx) throw new Error('ReadingStore is not open');
+    this.putIncomingTx(messages);
+  }
+
+  /** A held QoS 2 message by packet id (the broker's PUBREL asks for it). */
+  heldQos2(packetId: number): HeldQos2Message | undefined {
+    const row = this.statements?.incomingGet.get(packetId) as HeldQos2Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** Every held QoS 2 message: after a restart, those acknowledged (PUBREC) but never stored. */
+  allHeldQos2(): HeldQos2Message[] {
+    const rows = this.database.prepare('SELECT packetId, topic, payload, receivedMicros, dup, retain FROM qos2_incoming ORDER BY receivedMicros').all() as HeldQos2Row[];
+    return rows.map(fromRow);
   }
 
   /** Latest metadata per sensor, e.g. to carry into a fresh database after an archive. */
@@ -220,6 +281,7 @@ export class ReadingStore {
     const outcome: BatchOutcome = { stored: 0, rejected: 0, duplicates: 0, sensorRows: 0 };
     const ledgerEntries: Array<[number, string]> = [];
     for (const item of items) {
+      if (item.qos === 2 && item.packetId !== undefined) st.incomingDelete.run(item.packetId);
       if (item.packetId !== undefined) {
         const digest = messageDigest(item.topic, item.payload);
         // A redelivery (DUP) of a packet whose row we already committed: acknowledge, store nothing.

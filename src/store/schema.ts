@@ -1,6 +1,8 @@
 // The original listener's schema (tables ECCTempHum and ECCTempHumSensor), so databases it
 // created open unchanged and keep growing, plus our own tables: rejected_messages (bad input is
-// kept, never dropped) and delivery_ledger (suppresses QoS 1/2 redeliveries of committed rows).
+// kept, never dropped), delivery_ledger (suppresses QoS 1/2 redeliveries of committed rows) and
+// qos2_incoming (QoS 2 messages acknowledged with PUBREC and not yet stored, so a crash before
+// PUBREL loses nothing).
 import type BetterSqlite3 from 'better-sqlite3';
 
 export const READINGS_TABLE = 'ECCTempHum';
@@ -18,6 +20,8 @@ CREATE TABLE IF NOT EXISTS rejected_messages (id INTEGER PRIMARY KEY AUTOINCREME
   reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS delivery_ledger (batchId INTEGER PRIMARY KEY AUTOINCREMENT,
   committedUTC TEXT NOT NULL, entries TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS qos2_incoming (packetId INTEGER PRIMARY KEY, topic TEXT NOT NULL,
+  payload BLOB NOT NULL, receivedMicros INTEGER NOT NULL, dup INTEGER NOT NULL, retain INTEGER NOT NULL);
 `;
 
 /** Creates whatever is missing; never alters what an existing (original) database has. */
