@@ -17,7 +17,7 @@ import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
 import { DurableIncomingStore } from './mqtt/qos2-store.js';
 import { DatabaseArchiver } from './store/database-archiver.js';
-import { ReadingStore, type IncomingMessage } from './store/reading-store.js';
+import { ReadingStore, type HeldQos2Message, type IncomingMessage } from './store/reading-store.js';
 import { ReadingWriter } from './store/reading-writer.js';
 import { nowMicros } from './store/time.js';
 import { realTimers, type Timers } from './timers.js';
@@ -142,8 +142,12 @@ export class ListenerApp {
       }
       if (c.mqtt.source === 'none') mqttLog.info(`no credentials file ${c.credentialsFile}: connecting anonymously`);
       else mqttLog.info(`credentials for user ${c.mqtt.username ?? '(none)'} from ${c.mqtt.source}`);
-      this.qos2Store = new DurableIncomingStore(this.store, { log: mqttLog, timers: this.deps.timers ?? realTimers });
-      this.storeHeldQos2(storeLog);
+      this.qos2Store = new DurableIncomingStore(this.store, {
+        log: mqttLog,
+        timers: this.deps.timers ?? realTimers,
+        onOrphan: (held) => this.storeHeldQos2([held], storeLog, 'whose broker session was lost'),
+      });
+      this.storeHeldQos2(this.store.allHeldQos2(), storeLog, 'received before the last stop');
       this.listener = new MqttListener(
         {
           host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
@@ -246,12 +250,12 @@ export class ListenerApp {
   }
 
   /**
-   * QoS 2 messages acknowledged with PUBREC before the last stop (or crash) but never stored:
-   * stored now, before the client connects, so a PUBREL the broker resends finds them gone and is
-   * just completed. Committed at once (the same transaction removes them from qos2_incoming).
+   * QoS 2 messages acknowledged with PUBREC but never released by the broker (PUBREL), committed
+   * at once (the same transaction removes them from qos2_incoming). At start: those of before the
+   * last stop or crash, before the client connects, so a PUBREL the broker resends finds them gone
+   * and is just completed. While running: one whose packet id a new broker session reuses.
    */
-  private storeHeldQos2(log: Logger): void {
-    const held = this.store!.allHeldQos2();
+  private storeHeldQos2(held: readonly HeldQos2Message[], log: Logger, why: string): void {
     if (held.length === 0) return;
     for (const h of held) {
       this.writer!.submit({
@@ -264,8 +268,13 @@ export class ListenerApp {
         result: decodePayload(h.topic, h.payload),
       });
     }
-    if (!this.writer!.flush()) throw new Error('cannot store the QoS 2 messages held from before the last stop');
-    log.warn(`stored ${held.length} QoS 2 message(s) received before the last stop (acknowledged with PUBREC, not yet released by the broker)`);
+    if (!this.writer!.flush()) {
+      // At start: do not connect (a PUBREL for one of them would store it a second time).
+      if (!this.running) throw new Error(`cannot store ${held.length} QoS 2 message(s) ${why}; the database does not take writes`);
+      log.error(`cannot store ${held.length} QoS 2 message(s) ${why} yet; the commit is retried`);
+      return;
+    }
+    log.warn(`stored ${held.length} QoS 2 message(s) ${why} (acknowledged with PUBREC, never released by the broker)`);
   }
 
   /** Stops everything; safe to call more than once and from a failed start(). */

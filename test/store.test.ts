@@ -196,3 +196,28 @@ describe('QoS 2 messages held between PUBREC and PUBREL (DurableIncomingStore)',
     store.close();
   });
 });
+
+describe('QoS 2 orphans', () => {
+  it('a held message whose packet id comes back with another message is handed over before it is replaced', async () => {
+    const dir = tempDir();
+    const store = new ReadingStore(join(dir, 'x.sqlite3'));
+    store.open();
+    const orphans: string[] = [];
+    const log = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined } as unknown as Logger;
+    const incoming = new DurableIncomingStore(store, { log, onOrphan: (h) => orphans.push(h.payload.toString()) });
+    const put = (id: number, text: string, dup = false): Promise<void> =>
+      new Promise((resolve) => {
+        incoming.put({ cmd: 'publish', qos: 2, messageId: id, topic: 'ECCTempHum', payload: Buffer.from(text), dup, retain: false }, () => resolve());
+      });
+    await put(3, payload('OLD', 70));
+    // The same message again (a DUP redelivery): not an orphan.
+    await put(3, payload('OLD', 70), true);
+    expect(orphans).toEqual([]);
+    // The broker lost the session and reuses id 3 for a new message: the old one is handed over first.
+    await put(3, payload('NEW', 71));
+    expect(orphans).toEqual([payload('OLD', 70)]);
+    expect(store.heldQos2(3)?.payload.toString()).toBe(payload('NEW', 71));
+    incoming.stop();
+    store.close();
+  });
+});

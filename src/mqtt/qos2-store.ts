@@ -32,13 +32,23 @@ export class DurableIncomingStore extends Store {
   private closed = false;
   private readonly timers: Timers;
   private readonly log: Logger;
+  private readonly onOrphan: ((held: HeldQos2Message) => void) | undefined;
 
   constructor(
     private readonly holder: Qos2Holder,
-    settings: { log: Logger; timers?: Timers },
+    settings: {
+      log: Logger;
+      timers?: Timers;
+      /**
+       * A held message whose packet id the broker now uses for a different message: the session
+       * it belonged to is gone (no PUBREL will come), so it must be stored before it is replaced.
+       */
+      onOrphan?: (held: HeldQos2Message) => void;
+    },
   ) {
     super();
     this.log = settings.log;
+    this.onOrphan = settings.onOrphan;
     this.timers = settings.timers ?? realTimers;
   }
 
@@ -48,11 +58,15 @@ export class DurableIncomingStore extends Store {
       cb();
       return this;
     }
+    const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
+    // Same id, same message: a redelivery (DUP), replaced by itself. Same id, another message: see onOrphan.
+    const earlier = this.holder.heldQos2(p.messageId);
+    if (earlier && (earlier.topic !== p.topic || !earlier.payload.equals(payload))) this.onOrphan?.(earlier);
     this.pending.push({
       message: {
         packetId: p.messageId,
         topic: p.topic,
-        payload: Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload),
+        payload,
         receivedMicros: nowMicros(),
         dup: p.dup ?? false,
         retain: p.retain ?? false,

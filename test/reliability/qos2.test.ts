@@ -23,13 +23,17 @@ interface Relay {
   close(): Promise<void>;
 }
 
-/** Passes bytes both ways until the client's first PUBREC; from then on the broker's side is dropped. */
+/**
+ * Passes bytes both ways; after the first PUBREC a client sends through it, that connection's
+ * broker side is dropped (later connections pass everything).
+ */
 async function pubrecCutRelay(brokerPort: number): Promise<Relay> {
   const port = await freePort();
   const sockets = new Set<Socket>();
   const relay: Relay = { port, pubrecs: 0, close: async () => undefined };
-  let cut = false;
+  let armed = true;
   const server: Server = createServer((client) => {
+    let cut = false;
     const upstream = connect(brokerPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
@@ -37,7 +41,8 @@ async function pubrecCutRelay(brokerPort: number): Promise<Relay> {
     parser.on('packet', (p: mqttPacket.Packet) => {
       if (p.cmd === 'pubrec') {
         relay.pubrecs++;
-        cut = true;
+        if (armed) cut = true;
+        armed = false;
       }
     });
     client.on('data', (d: Buffer) => {
@@ -97,5 +102,36 @@ describe('QoS 2 between PUBREC and PUBREL', () => {
     expect(logText(dir)).toMatch(/QoS 2 message\(s\) received before the last stop/);
     expect(await stopListener(second)).toBe(0);
     expectNoSecrets(dir, first.output(), second.output());
+  });
+
+  it('a held message is stored when a broker that lost the session reuses its packet id', async () => {
+    const broker = await startMosquitto({ persistence: false });
+    const brokerPort = broker.port;
+    cleanups.push(() => broker.stop());
+    const relay = await pubrecCutRelay(brokerPort);
+    cleanups.push(() => relay.close());
+    const dir = tempDir('rel-qos2-orphan-');
+    const dbFile = join(dir, 'ECCTempHum.sqlite3');
+    const listener = await startedListener(dir, relay.port, ['--qos', '2', '--client-id', 'qos2-orphan']);
+    cleanups.push(() => stopListener(listener));
+    await publish(brokerPort, { count: 1, qos: 2, prefix: 'HELD' }).done;
+    await waitFor(() => relay.pubrecs >= 1, 10_000, "the listener's PUBREC");
+    await sleep(200);
+    expect(count(dbFile, 'ECCTempHum')).toBe(0);
+    // The broker restarts without persistence: the session, and its PUBREL, are gone. The
+    // listener reconnects (through the relay: a new connection passes everything) to a new
+    // session, whose first message gets packet id 1 again.
+    await broker.restart();
+    await waitFor(() => (logText(dir).match(/subscribed to/g) ?? []).length >= 2, 20_000, 'resubscribed');
+    await publish(brokerPort, { count: 5, qos: 2, prefix: 'NEW' }).done;
+    await waitFor(() => count(dbFile, 'ECCTempHum') >= 6, 15_000, 'the held reading and the 5 new ones');
+    await sleep(300);
+    const c = counts(dbFile, 6);
+    report('QoS 2 held message, broker lost the session', c);
+    expect(c.stored).toBe(6);
+    expect(c.duplicates).toBe(0);
+    expect(query(dbFile, "SELECT sensorName FROM ECCTempHum WHERE sensorName = 'HELD0'")).toHaveLength(1);
+    expect(logText(dir)).toMatch(/stored 1 QoS 2 message\(s\) whose broker session was lost/);
+    expect(await stopListener(listener)).toBe(0);
   });
 });
