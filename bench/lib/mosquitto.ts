@@ -18,8 +18,7 @@ export const MOSQUITTO_DEFAULTS: BrokerLimits = { maxQueuedMessages: 1000, maxIn
 
 /**
  * The bench's profile: queues big enough for the 200 000-message backlog, and 1000 messages in
- * flight so a listener that acknowledges after a group commit can have a whole batch
- * (1000 = ReadingWriter's maxBatch) outstanding.
+ * flight so a listener that acknowledges after a group commit can have large batches outstanding.
  */
 export const BENCH_LIMITS: BrokerLimits = { maxQueuedMessages: 1_000_000, maxInflightMessages: 1000 };
 
