@@ -5,7 +5,7 @@
 // like paho's on_message, so while it works the socket is not read and the broker queues or
 // drops (QoS 0) what it cannot deliver.
 import Database from 'better-sqlite3';
-import mqtt from 'mqtt';
+import { connectBench } from './connect.js';
 import { ensureSchema } from '../../src/store/schema.js';
 import { formatMicrosUTC, nowMicros } from '../../src/store/time.js';
 import { BENCH_TOPIC } from '../lib/payload.js';
@@ -49,17 +49,9 @@ async function main(): Promise<void> {
   init.pragma('journal_mode = DELETE');
   init.pragma('synchronous = FULL');
   ensureSchema(init);
-  init.exec('CREATE INDEX IF NOT EXISTS sensor_idx ON ECCTempHum (sensorName)'); // the original's (v02.10) index
   init.close();
 
-  const client = await mqtt.connectAsync({
-    host: '127.0.0.1',
-    port: job.port,
-    clientId: job.clientId,
-    clean: true,
-    reconnectPeriod: 0,
-    protocolVersion: 4,
-  });
+  const client = await connectBench(job.port, job.clientId);
   client.on('message', (_topic, payload) => storeOne(job.dbFile, payload.toString('utf8')));
   await client.subscribeAsync(BENCH_TOPIC, { qos: 0 });
   process.send?.({ type: 'ready' });

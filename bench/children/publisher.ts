@@ -2,7 +2,7 @@
 // of what is measured. It connects, says 'ready', waits for 'go', publishes its share of the
 // sequence numbers (as fast as a bounded window allows, or paced at a fixed rate), waits for the
 // broker to have them all (QoS 1/2: PUBACK/PUBCOMP), reports and exits.
-import mqtt from 'mqtt';
+import { connectBench } from './connect.js';
 import { BENCH_TOPIC, benchPayload, wallMs } from '../lib/payload.js';
 
 export interface PublisherJob {
@@ -37,15 +37,7 @@ function send(msg: unknown): void {
 
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '{}') as PublisherJob;
-  const client = await mqtt.connectAsync({
-    host: '127.0.0.1',
-    port: job.port,
-    clientId: job.clientId,
-    clean: true,
-    reconnectPeriod: 0,
-    connectTimeout: 10_000,
-    protocolVersion: 4,
-  });
+  const client = await connectBench(job.port, job.clientId);
   send({ type: 'ready' });
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
 

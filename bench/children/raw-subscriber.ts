@@ -1,6 +1,6 @@
 // The raw limit of the MQTT side: an MQTT.js subscriber that only counts messages (MQTT.js
 // acknowledges each QoS 1 message as soon as it is handed over). Its own process, like ours.
-import mqtt from 'mqtt';
+import { connectBench } from './connect.js';
 import { BENCH_TOPIC, wallMs } from '../lib/payload.js';
 
 interface Job {
@@ -12,14 +12,7 @@ interface Job {
 
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '{}') as Job;
-  const client = await mqtt.connectAsync({
-    host: '127.0.0.1',
-    port: job.port,
-    clientId: job.clientId,
-    clean: true,
-    reconnectPeriod: 0,
-    protocolVersion: 4,
-  });
+  const client = await connectBench(job.port, job.clientId);
   let received = 0;
   let firstAt = 0;
   let lastAt = 0;
