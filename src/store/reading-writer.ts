@@ -6,8 +6,8 @@
 // far less per row than five of 1 000: see npm run bench). A turn that brings nothing commits at
 // once, so a quiet sensor network or a broker that waits for acknowledgements never waits on us.
 // Callbacks run only after COMMIT, so an MQTT acknowledgement hung on them never covers an
-// uncommitted row. A failed commit (disk full,
-// database locked) keeps the batch and retries with backoff; nothing is dropped or acknowledged.
+// uncommitted row. A failed commit (disk full, database locked) keeps the batch and retries with
+// backoff; nothing is dropped or acknowledged.
 import type { BatchOutcome, IncomingMessage, ReadingStore } from './reading-store.js';
 import { type Timers, realTimers } from '../timers.js';
 
