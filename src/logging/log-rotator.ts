@@ -18,6 +18,7 @@
 // the numbering stays in time order.
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { errorText, exists, isFile } from '../files.js';
 import { gzipFileVerified } from '../gzip.js';
 
 export type RotationSchedule = 'size' | 'daily' | 'hourly';
@@ -48,27 +49,6 @@ function periodKey(ms: number, schedule: RotationSchedule): string {
 /** A time stamp usable in a file name on every OS (no colons), sortable as text. */
 function fileStamp(ms: number): string {
   return new Date(ms).toISOString().replace(/:/g, '-');
-}
-
-function isFile(path: string): boolean {
-  try {
-    return lstatSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 class Aborted extends Error {}
@@ -415,15 +395,8 @@ export class LogRotator {
       const name = `${this.base}.rotated-${stamp}`;
       const state = stamps.get(stamp)!;
       if (!state.gz) {
-        try {
-          await this.compress(name, `${name}.gz`);
-        } catch (err) {
-          if (this.stopped) throw new Aborted();
-          this.stats.failedGzips++;
-          // Stop here: numbering a newer file first would put the archives out of order.
-          this.report('error', `could not compress ${name}: ${errorText(err)}; it is kept uncompressed and retried at the next rotation`);
-          return;
-        }
+        // On failure stop here: numbering a newer file first would put the archives out of order.
+        if (!(await this.compressOrKeep(name))) return;
       } else if (state.plain && isFile(join(this.dir, name))) {
         unlinkSync(join(this.dir, name)); // its .gz is complete (crash between rename and delete)
       }
@@ -455,16 +428,22 @@ export class LogRotator {
       if (this.stopped) throw new Aborted();
       const m = re.exec(name);
       if (!m || m[3] || have.has(`${name}.gz`) || !isFile(join(this.dir, name))) continue;
-      try {
-        await this.compress(name, `${name}.gz`);
-      } catch (err) {
-        if (this.stopped) throw new Aborted();
-        this.stats.failedGzips++;
-        this.report('error', `could not compress ${name}: ${errorText(err)}; it is kept uncompressed and retried at the next rotation`);
-        return;
-      }
+      if (!(await this.compressOrKeep(name))) return;
     }
     this.prunePeriodArchives();
+  }
+
+  /** Gzips a rotated file to name.gz; false (logged, counted, file kept for the next rotation) when that fails. */
+  private async compressOrKeep(name: string): Promise<boolean> {
+    try {
+      await this.compress(name, `${name}.gz`);
+      return true;
+    } catch (err) {
+      if (this.stopped) throw new Aborted();
+      this.stats.failedGzips++;
+      this.report('error', `could not compress ${name}: ${errorText(err)}; it is kept uncompressed and retried at the next rotation`);
+      return false;
+    }
   }
 
   private prunePeriodArchives(): void {

@@ -26,6 +26,7 @@ import { lstatSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:f
 import { statfs } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { errorText, exists } from '../files.js';
 import { gzipFileVerified } from '../gzip.js';
 import type { Logger } from '../logging/types.js';
 import type { ReadingStore } from './reading-store.js';
@@ -73,10 +74,6 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 function isNoSpace(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return e?.code === 'ENOSPC' || e?.code === 'SQLITE_FULL' || /database or disk is full|no space left/i.test(e?.message ?? '');
@@ -95,15 +92,6 @@ function removeFile(path: string): void {
     if (lstatSync(path).isFile()) unlinkSync(path);
   } catch {
     /* not there */
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
