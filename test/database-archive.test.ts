@@ -9,13 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ListenerApp } from '../src/app.js';
 import { decodePayload } from '../src/decoders/index.js';
 import type { Logger } from '../src/logging/types.js';
 import { DatabaseArchiver, listArchives } from '../src/store/database-archiver.js';
 import { ReadingStore, type IncomingMessage } from '../src/store/reading-store.js';
 import { startAedes } from './helpers/brokers.js';
-import { count, payload, publisher, query, sleep, tempDir, testConfig, testLogger, waitFor } from './helpers/util.js';
+import { count, payload, publisher, query, startedApp, tempDir, waitFor } from './helpers/util.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -58,16 +57,8 @@ describe('database archive', () => {
     const dir = tempDir();
     const broker = await startAedes();
     cleanups.push(() => broker.stop());
-    const logger = testLogger(dir);
     // A few KB: every check (each 1000 stored readings) finds the database past the size.
-    const app = new ListenerApp(testConfig(dir, broker.port, { dbArchiveSize: 8192 }), { logger, onFatal: () => undefined });
-    await app.start();
-    cleanups.push(async () => {
-      await app.stop();
-      await logger.close();
-    });
-    await waitFor(() => app.mqtt?.connected === true, 10_000, 'listener connected');
-    await sleep(100);
+    const app = await startedApp(dir, broker.port, { dbArchiveSize: 8192 }, cleanups);
     const pub = await publisher(broker.port);
     cleanups.push(() => pub.endAsync());
 

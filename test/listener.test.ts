@@ -2,27 +2,18 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ListenerApp } from '../src/app.js';
+import type { ListenerApp } from '../src/app.js';
 import type { RawOptions } from '../src/config.js';
 import { brokerKinds, startBroker, type TestBroker } from './helpers/brokers.js';
-import { count, payload, publisher, query, sleep, tempDir, testConfig, testLogger, waitFor } from './helpers/util.js';
+import { count, payload, publisher, query, sleep, startedApp, tempDir, waitFor } from './helpers/util.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function listen(dir: string, broker: TestBroker, raw: RawOptions = {}): Promise<ListenerApp> {
-  const logger = testLogger(dir);
-  const app = new ListenerApp(testConfig(dir, broker.port, raw), { logger, onFatal: () => undefined });
-  await app.start();
-  cleanups.push(async () => {
-    await app.stop();
-    await logger.close();
-  });
-  await waitFor(() => (app.mqtt?.stats.connects ?? 0) > 0 && app.mqtt!.connected, 10_000, 'listener connected');
-  await sleep(100); // SUBACK
-  return app;
+function listen(dir: string, broker: TestBroker, raw: RawOptions = {}): Promise<ListenerApp> {
+  return startedApp(dir, broker.port, raw, cleanups);
 }
 
 describe.each(brokerKinds())('listener against %s', (kind) => {

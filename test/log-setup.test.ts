@@ -6,9 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ListenerApp } from '../src/app.js';
 import { startAedes } from './helpers/brokers.js';
-import { sleep, tempDir, testConfig, testLogger, waitFor } from './helpers/util.js';
+import { startedApp, tempDir } from './helpers/util.js';
 
 const CRASH = fileURLToPath(new URL('./fixtures/crash.mjs', import.meta.url));
 
@@ -45,16 +44,8 @@ describe('--mqtt-debug-log', () => {
     const dir = tempDir();
     const broker = await startAedes();
     cleanups.push(() => broker.stop());
-    const logger = testLogger(dir);
     const file = join(dir, 'mqtt-debug.log');
-    const app = new ListenerApp(testConfig(dir, broker.port, { mqttDebugLog: file }), { logger, onFatal: () => undefined });
-    await app.start();
-    cleanups.push(async () => {
-      await app.stop();
-      await logger.close();
-    });
-    await waitFor(() => app.mqtt?.connected === true, 10_000, 'listener connected');
-    await sleep(100);
+    const app = await startedApp(dir, broker.port, { mqttDebugLog: file }, cleanups);
     expect(mqttDebug().enabled('mqttjs:client')).toBe(true);
     await app.stop();
     const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');

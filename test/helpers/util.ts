@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
+import { ListenerApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { resolveConfig, type RawOptions } from '../../src/config.js';
 import { createAppLogger, type AppLogger } from '../../src/logging/logger.js';
@@ -78,4 +79,26 @@ export async function publisher(port: number, clientId?: string): Promise<MqttCl
 
 export function payload(sensor: string, temperatureF: number, extra = ''): string {
   return `field1=47.10&field2=${temperatureF}&field3=39.17&field4=3.41&field5=93.53&field6=-67&field7=${sensor}${extra}`;
+}
+
+/**
+ * A ListenerApp on the test config with a test logger, started and connected (SUBACK waited for);
+ * its stop (and the logger's close) is pushed onto `cleanups`.
+ */
+export async function startedApp(
+  dir: string,
+  port: number,
+  raw: RawOptions,
+  cleanups: Array<() => Promise<unknown> | unknown>,
+): Promise<ListenerApp> {
+  const logger = testLogger(dir);
+  const app = new ListenerApp(testConfig(dir, port, raw), { logger, onFatal: () => undefined });
+  await app.start();
+  cleanups.push(async () => {
+    await app.stop();
+    await logger.close();
+  });
+  await waitFor(() => (app.mqtt?.stats.connects ?? 0) > 0 && app.mqtt!.connected, 10_000, 'listener connected');
+  await sleep(100); // SUBACK
+  return app;
 }
