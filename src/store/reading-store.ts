@@ -42,6 +42,8 @@ interface HeldQos2Row {
   retain: number;
 }
 
+const SELECT_HELD = 'SELECT packetId, topic, payload, receivedMicros, dup, retain FROM qos2_incoming';
+
 function fromRow(r: HeldQos2Row): HeldQos2Message {
   return { packetId: r.packetId, topic: r.topic, payload: r.payload, receivedMicros: r.receivedMicros, dup: r.dup === 1, retain: r.retain === 1 };
 }
@@ -175,7 +177,7 @@ export class ReadingStore {
       incomingPut: db.prepare(
         'INSERT OR REPLACE INTO qos2_incoming (packetId, topic, payload, receivedMicros, dup, retain) VALUES (?, ?, ?, ?, ?, ?)',
       ),
-      incomingGet: db.prepare('SELECT packetId, topic, payload, receivedMicros, dup, retain FROM qos2_incoming WHERE packetId = ?'),
+      incomingGet: db.prepare(`${SELECT_HELD} WHERE packetId = ?`),
       incomingDelete: db.prepare('DELETE FROM qos2_incoming WHERE packetId = ?'),
     };
     this.putIncomingTx = db.transaction((messages: readonly HeldQos2Message[]) => {
@@ -240,7 +242,7 @@ export class ReadingStore {
 
   /** Every held QoS 2 message: after a restart, those acknowledged (PUBREC) but never stored. */
   allHeldQos2(): HeldQos2Message[] {
-    const rows = this.database.prepare('SELECT packetId, topic, payload, receivedMicros, dup, retain FROM qos2_incoming ORDER BY receivedMicros').all() as HeldQos2Row[];
+    const rows = this.database.prepare(`${SELECT_HELD} ORDER BY receivedMicros`).all() as HeldQos2Row[];
     return rows.map(fromRow);
   }
 
