@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=96 --max-semi-space-size=4
+#!/usr/bin/env node
 // Tiny launcher: everything lives in dist/ (built by `npm run build`).
 import { main } from '../dist/src/cli.js';
 
