@@ -1,6 +1,6 @@
 // What a bench run measures and how much: the quick smoke run (CI) and the full run.
 
-export const SECTIONS = ['sqlite', 'raw', 'ours', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'million'] as const;
+export const SECTIONS = ['sqlite', 'raw', 'ours', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'growth', 'reads', 'million'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Plan {
@@ -22,6 +22,12 @@ export interface Plan {
   original: { count: number; rate: number; settleMs: number; quietMs: number };
   backlogCount: number;
   scaling: { sensors: number[]; count: number };
+  /**
+   * Growth and reads beside writes: a cached generated database of `rows` readings of `sensors`
+   * sensors (bench/lib/big-db.ts), `count` QoS 1 readings streamed into a copy of it, and into an
+   * empty one; the read probes (bench/lib/read-probes.ts) pause `readPauseMs` between reads.
+   */
+  big: { rows: number; sensors: number; count: number; readPauseMs: number };
   millionCount: number;
   /** Node flags added to the launcher's for a second 10^6 run (README: small machines). */
   smallMachineNodeArgs: string[];
@@ -52,6 +58,8 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
       original: { count: 600, rate: 5000, settleMs: 3000, quietMs: 700 },
       backlogCount: 10_000,
       scaling: { sensors: [1, 1000], count: 5000 },
+      // Not the 10^7 rows of the full run: a small database only keeps the scenarios running.
+      big: { rows: 100_000, sensors: 1000, count: 5000, readPauseMs: 50 },
       millionCount: 0,
       smallMachineNodeArgs: [],
     };
@@ -73,6 +81,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
     original: { count: 60_000, rate: 5000, settleMs: 150_000, quietMs: 3000 },
     backlogCount: 200_000,
     scaling: { sensors: [1, 10, 100, 1000, 10_000], count: 100_000 },
+    big: { rows: 10_000_000, sensors: 1000, count: 200_000, readPauseMs: 50 },
     millionCount: 1_000_000,
     // The launcher already runs with --max-semi-space-size=4 (bin/): no second, small-machine 10^6 run.
     smallMachineNodeArgs: [],

@@ -33,6 +33,7 @@ export interface DatabaseStatus {
   listener: { running: boolean; pid?: number; host?: string; startedAt?: string };
   totals: {
     sensors: number;
+    /** Rows in the readings table, by its largest rowid (readings are only ever appended). */
     readings: number;
     rejectedMessages: number;
     firstReadingUTC: string | null;
@@ -79,36 +80,37 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
     }
     if (!hasReadings) throw new ConfigError(`${dbFile} is not a listener database (it has no ${READINGS_TABLE} table)`);
 
-    // Distinct sensor names by hopping along the index (one lookup per sensor, not a full scan).
-    const names = db
+    // One statement for every sensor: the names by hopping along the primary key (one lookup per
+    // sensor, not a scan), then per sensor its last row, first time and location, each a lookup on
+    // a primary key. A 10^7-row database answers in milliseconds, beside a running listener.
+    const location = tableExists(db, SENSOR_TABLE)
+      ? `(SELECT location FROM ${SENSOR_TABLE} WHERE sensorName = s.name ORDER BY recordWrittenUTC DESC LIMIT 1)`
+      : 'NULL';
+    const rows = db
       .prepare(
         `WITH RECURSIVE s(name) AS (
            SELECT MIN(sensorName) FROM ${READINGS_TABLE}
            UNION ALL
            SELECT (SELECT MIN(sensorName) FROM ${READINGS_TABLE} WHERE sensorName > s.name) FROM s WHERE s.name IS NOT NULL)
-         SELECT name FROM s WHERE name IS NOT NULL`,
+         SELECT s.name AS sensorName, r.recordWrittenUTC, r.temperatureF, r.relHumidityPercent, r.dewPointF, r.battVoltage,
+                r.battPercent, r.apRSSI, ${location} AS location,
+                (SELECT MIN(recordWrittenUTC) FROM ${READINGS_TABLE} WHERE sensorName = s.name) AS firstUTC
+           FROM s JOIN ${READINGS_TABLE} r ON r.rowid =
+                (SELECT rowid FROM ${READINGS_TABLE} WHERE sensorName = s.name ORDER BY recordWrittenUTC DESC LIMIT 1)
+          WHERE s.name IS NOT NULL
+          ORDER BY s.name`,
       )
-      .pluck()
-      .all() as string[];
-    const lastOf = db.prepare(
-      `SELECT recordWrittenUTC, temperatureF, relHumidityPercent, dewPointF, battVoltage, battPercent, apRSSI
-         FROM ${READINGS_TABLE} WHERE sensorName = ? ORDER BY recordWrittenUTC DESC LIMIT 1`,
-    );
-    const locationOf = tableExists(db, SENSOR_TABLE)
-      ? db.prepare(`SELECT location FROM ${SENSOR_TABLE} WHERE sensorName = ? ORDER BY recordWrittenUTC DESC LIMIT 1`).pluck()
-      : undefined;
+      .all() as Array<Omit<SensorStatus, 'ageSeconds' | 'lastReadingUTC'> & { recordWrittenUTC: string; firstUTC: string | null }>;
 
     const staleAfterMs = options.staleAfterMs;
     const sensors: SensorStatus[] = [];
-    for (const name of names) {
-      const row = lastOf.get(name) as Omit<SensorStatus, 'sensorName' | 'location' | 'ageSeconds' | 'lastReadingUTC'> & {
-        recordWrittenUTC: string;
-      };
+    let first: string | null = null;
+    for (const row of rows) {
       const micros = parseMicrosUTC(row.recordWrittenUTC);
       const ageMs = Number.isNaN(micros) ? Number.POSITIVE_INFINITY : nowMs - micros / 1000;
       const sensor: SensorStatus = {
-        sensorName: name,
-        location: (locationOf?.get(name) as string | null | undefined) ?? null,
+        sensorName: row.sensorName,
+        location: row.location ?? null,
         lastReadingUTC: row.recordWrittenUTC,
         ageSeconds: Number.isFinite(ageMs) ? Math.max(0, Math.round(ageMs / 1000)) : -1,
         temperatureF: row.temperatureF,
@@ -120,19 +122,16 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
       };
       if (staleAfterMs !== undefined) sensor.stale = !(ageMs <= staleAfterMs);
       sensors.push(sensor);
+      if (row.firstUTC !== null && (first === null || row.firstUTC < first)) first = row.firstUTC;
     }
 
-    const readings = db.prepare(`SELECT COUNT(*) FROM ${READINGS_TABLE}`).pluck().get() as number;
+    // Rows are only ever appended (the listener and the original never delete readings), so the
+    // largest rowid is the count; COUNT(*) would read the whole primary-key index (seconds at 10^7).
+    const readings = db.prepare(`SELECT COALESCE(MAX(rowid), 0) FROM ${READINGS_TABLE}`).pluck().get() as number;
     const rejectedMessages = tableExists(db, REJECTS_TABLE)
       ? (db.prepare(`SELECT COUNT(*) FROM ${REJECTS_TABLE}`).pluck().get() as number)
       : 0;
     const times = sensors.map((s) => s.lastReadingUTC).sort();
-    const firstOf = db.prepare(`SELECT MIN(recordWrittenUTC) FROM ${READINGS_TABLE} WHERE sensorName = ?`).pluck();
-    let first: string | null = null;
-    for (const name of names) {
-      const t = firstOf.get(name) as string | null;
-      if (t !== null && (first === null || t < first)) first = t;
-    }
 
     const held = inspectLock(lockFileFor(dbFile));
     const listener: DatabaseStatus['listener'] = { running: held !== undefined && held.liveness !== 'dead' };
