@@ -4,7 +4,7 @@
 // inside the process they are ignored, and re-executing node to add them costs a second process
 // (~40 MB RSS). Two of V8's garbage-collector settings are read at every collection, though, so the
 // launcher sets them first thing:
-// - the old generation grows by 50 % of what survived a full collection, instead of by V8's
+// - the old generation grows by 25 % of what survived a full collection, instead of by V8's
 //   adaptive factor of up to 4× (after a lazy first limit of hundreds of MB);
 // - the young generation grows as usual (doubling from 1 MB per semi-space) until it reaches
 //   YOUNG_SEMI_SPACE_MB, then stops growing instead of going on to 16 MB: smaller is cheaper in
@@ -13,7 +13,7 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
-export const OLD_GENERATION_GROWING_PERCENT = 50;
+export const OLD_GENERATION_GROWING_PERCENT = 25;
 export const YOUNG_SEMI_SPACE_MB = 4;
 
 let applied = false;
