@@ -83,7 +83,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
     scaling: { sensors: [1, 10, 100, 1000, 10_000], count: 100_000 },
     big: { rows: 10_000_000, sensors: 1000, count: 200_000, readPauseMs: 50 },
     millionCount: 1_000_000,
-    // The launcher already runs with --max-semi-space-size=4 (bin/): no second, small-machine 10^6 run.
+    // The launcher caps memory itself (src/memory-cap.ts): no second, small-machine 10^6 run.
     smallMachineNodeArgs: [],
   };
 }

@@ -9,8 +9,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(REPO_ROOT, 'bin', 'mqtt-iot-listener.js');
 
 /**
- * The node flags of the launcher's `#!/usr/bin/env -S node ...` line (the heap cap every launch
- * path uses), so the bench runs the listener exactly as it is started in production.
+ * The node flags of the launcher's `#!` line, if any (none today: the launcher caps memory itself),
+ * so the bench runs the listener exactly as it is started in production.
  */
 export const LAUNCHER_NODE_FLAGS: readonly string[] = (() => {
   const first = readFileSync(BIN, 'utf8').split('\n', 1)[0] ?? '';
