@@ -59,7 +59,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
       backlogCount: 10_000,
       scaling: { sensors: [1, 1000], count: 5000 },
       // Not the 10^7 rows of the full run: a small database only keeps the scenarios running.
-      big: { rows: 100_000, sensors: 1000, count: 5000, readPauseMs: 50 },
+      big: { rows: 50_000, sensors: 1000, count: 3000, readPauseMs: 50 },
       millionCount: 0,
       smallMachineNodeArgs: [],
     };
