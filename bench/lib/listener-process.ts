@@ -26,6 +26,8 @@ export interface ListenerOptions {
   clientId: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** --topic filters (default: the listener's, ECCTempHum). */
+  topics?: string[];
 }
 
 export class ListenerProcess {
@@ -61,6 +63,7 @@ export class ListenerProcess {
       '--qos', String(o.qos),
       '--client-id', o.clientId,
       ...(o.durable ? ['--durable'] : []),
+      ...(o.topics ?? []).flatMap((t) => ['--topic', t]),
     ];
     const subscribedBefore = this.subscribedCount();
     this.spawnedAt = Date.now();
