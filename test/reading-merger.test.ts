@@ -51,17 +51,30 @@ describe('ReadingMerger', () => {
     t.add('shellies/shellyht-6A9C3B/sensor/temperature', '22.38');
     t.clock.advance(300);
     t.add('shellies/shellyht-6A9C3B/sensor/humidity', '51');
-    t.add('shellies/shellyht-6A9C3B/sensor/battery', '87');
     t.clock.advance(1000);
-    expect(t.merger.pending).toBe(3);
+    expect(t.merger.pending).toBe(2);
+    await new Promise((r) => setTimeout(r, 50));
     expect(t.acked).toEqual([]); // nothing acknowledged before its row is committed
-    t.clock.advance(1000); // the window (2 s from the first value) closes
+    t.add('shellies/shellyht-6A9C3B/sensor/battery', '87'); // all a Shelly H&T sends: closes now
+    expect(t.merger.pending).toBe(0);
     await waitFor(() => t.acked.length === 3, 5000, 'acks after the commit');
     const rows = t.rows();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ sensorName: 'shellyht-6A9C3B', temperatureF: 72.284, relHumidityPercent: 51, battPercent: 87, battVoltage: null, apRSSI: null });
     expect(rows[0]!['dewPointF']).toBeCloseTo(53.15, 1);
     expect(t.acked).toEqual([1, 2, 3]);
+  });
+
+  it('without a battery value the window stays open its 2 s', async () => {
+    const t = setup();
+    t.add('node1/sensor/node1_temperature/state', '20.0');
+    t.add('node1/sensor/node1_humidity/state', '40');
+    t.clock.advance(1999);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.acked).toEqual([]);
+    t.clock.advance(1);
+    await waitFor(() => t.acked.length === 2, 5000, 'acks after the commit');
+    expect(t.rows()).toHaveLength(1);
   });
 
   it('values more than 2 s apart, or the same value again, start a new reading', async () => {

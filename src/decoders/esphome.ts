@@ -14,6 +14,8 @@ type Quantity = 'temperature' | 'humidity' | 'dewPoint' | 'battVoltage' | 'battP
 /** What a sensor measures, from its object id; dew point and voltage are tested first. */
 export function quantityOf(sensor: string): Quantity | undefined {
   const s = sensor.toLowerCase();
+  // The ESP chip's own temperature (`internal_temperature`, `cpu_temp` ...) is not the room's.
+  if (/internal|cpu|chip|soc|core|esp32/.test(s)) return undefined;
   if (s.includes('dew')) return 'dewPoint';
   if (s.includes('batt') || s.includes('vbat')) return s.includes('volt') || s.endsWith('_v') || s.includes('vbat') ? 'battVoltage' : 'battPercent';
   if (s.includes('temp')) return 'temperature';

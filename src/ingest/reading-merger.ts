@@ -2,7 +2,7 @@
 // `sensor/temperature` then `sensor/humidity`, ESPHome one topic per sensor, a Shelly gen 2
 // NotifyStatus per changed value). Parts of one sensor arriving within the window (2 s) become
 // ONE row; the window closes when it expires, when a value arrives a second time (the device's
-// next round) or at stop(). Sits between the decoder and the writer: each part's message is
+// next round), once temperature, humidity and battery are all there, or at stop(). Sits between the decoder and the writer: each part's message is
 // handed to the writer only when its window closes, the first one carrying the merged reading
 // and the others marked "merged" (stored nothing, but committed in the same order, so every
 // message is acknowledged only after the commit of the row it contributed to).
@@ -78,6 +78,9 @@ export class ReadingMerger {
     }
     Object.assign(w.values, result.part);
     w.held.push({ message, committed });
+    // Temperature, humidity and battery is all a Shelly H&T sends: no reason to hold the
+    // acknowledgements (and the broker's in-flight window) for the rest of the 2 s.
+    if (isComplete(w.values)) this.close(w);
   }
 
   /** Closes every open window now (their messages go to the writer). */
@@ -107,6 +110,10 @@ export class ReadingMerger {
     }
     for (const h of rest) this.options.submit({ ...h.message, result: { kind: 'merged', sensorName: w.sensorName, decoder: w.decoder } }, h.committed);
   }
+}
+
+function isComplete(v: ReadingPart): boolean {
+  return v.temperatureF !== undefined && v.relHumidityPercent !== undefined && (v.battPercent !== undefined || v.battVoltage !== undefined);
 }
 
 /** True when the new part brings a value the window already has: the device's next round. */
