@@ -2,6 +2,7 @@
 // as the original listener stored it (°F, %, V, dBm), so its tools keep working. A value outside
 // what a room, a fridge or an attic can show is a broken sensor or a wrong unit: the message is
 // rejected with that reason rather than stored.
+import { numberOf, type JsonObject } from './json-text.js';
 import type { DecodeResult, Reading, ReadingPart } from './types.js';
 
 export const TEMPERATURE_F_RANGE = [-100, 300] as const;
@@ -17,6 +18,18 @@ export interface Measured {
   battVoltage?: number;
   battPercent?: number;
   rssi?: number;
+}
+
+type Quantity = Exclude<keyof Measured, 'unit'>;
+
+/** The numbers of a firmware's JSON object, by the key each firmware gives a quantity. */
+export function measuredFrom(o: JsonObject, keys: Partial<Record<Quantity, string>>, unit: 'C' | 'F' = 'C'): Measured {
+  const m: Measured = { unit };
+  for (const q of Object.keys(keys) as Quantity[]) {
+    const n = numberOf(o[keys[q]!]);
+    if (n !== undefined) m[q] = n;
+  }
+  return m;
 }
 
 function round(n: number, digits: number): number {

@@ -5,10 +5,11 @@
 // is kept as the sensor's MAC metadata. The gateways' other topics (LWT, SYStoMQTT, ...) and BLE
 // devices without climate values carry no reading.
 import { numberOf, parseJsonObject, stringOf } from './json-text.js';
-import { ignored, rejected, singleReading, type Measured } from './measurements.js';
+import { ignored, measuredFrom, rejected, singleReading, type Measured } from './measurements.js';
 import type { DecodeResult, FirmwareDecoder } from './types.js';
 
 const NAME = 'omg';
+const OMG_KEYS = { temperature: 'tempc', humidity: 'hum', battPercent: 'batt', battVoltage: 'volt', rssi: 'rssi' } as const;
 
 export const omgDecoder: FirmwareDecoder = {
   name: NAME,
@@ -27,22 +28,12 @@ export const omgDecoder: FirmwareDecoder = {
     const mac = stringOf(d['id']) ?? stringOf(d['mac']) ?? (levels.length > bt + 1 ? levels[levels.length - 1] : undefined);
     const model = stringOf(d['model']) ?? stringOf(d['model_id']);
     const name = stringOf(d['name']) ?? (model && mac ? `${model} ${mac}` : mac ?? model ?? '');
-    const m: Measured = { unit: 'C' };
-    const c = numberOf(d['tempc']);
-    const f = numberOf(d['tempf']);
-    if (c !== undefined) m.temperature = c;
-    else if (f !== undefined) {
-      m.unit = 'F';
-      m.temperature = f;
+    // tempc when the device has it, else tempf.
+    const m: Measured = measuredFrom(d, OMG_KEYS);
+    if (m.temperature === undefined) {
+      const f = numberOf(d['tempf']);
+      if (f !== undefined) Object.assign(m, { unit: 'F', temperature: f });
     }
-    const hum = numberOf(d['hum']);
-    if (hum !== undefined) m.humidity = hum;
-    const batt = numberOf(d['batt']);
-    if (batt !== undefined) m.battPercent = batt;
-    const volt = numberOf(d['volt']);
-    if (volt !== undefined) m.battVoltage = volt;
-    const rssi = numberOf(d['rssi']);
-    if (rssi !== undefined) m.rssi = rssi;
     const result = singleReading(NAME, name, m, 'BLE device without temperature or humidity');
     if (result.kind === 'reading' && mac !== undefined && mac.length <= 32) result.reading.macAddress = mac;
     return result;

@@ -3,8 +3,8 @@
 // "Humidity": 58.2, "DewPoint": 15.9}` — in the device's `TempUnit`. Each block with a
 // temperature or humidity is one reading: named `<device>` when there is one such block, else
 // `<device>/<block>`. STATE, LWT, INFO and the rest of tele/ carry no reading.
-import { isObject, numberOf, parseJsonObject, type JsonObject } from './json-text.js';
-import { cleanSensorName, hasClimate, ignored, readingFromPart, rejected, toPart, type Measured } from './measurements.js';
+import { isObject, parseJsonObject, type JsonObject } from './json-text.js';
+import { cleanSensorName, hasClimate, ignored, measuredFrom, readingFromPart, rejected, toPart, type Measured } from './measurements.js';
 import type { DecodeResult, FirmwareDecoder, Reading } from './types.js';
 
 const NAME = 'tasmota';
@@ -19,21 +19,12 @@ function deviceOf(levels: readonly string[]): string {
   return rest.join('/');
 }
 
+// BLE sensors through Tasmota (MI32, BLE bridge) also report a battery % and a real RSSI.
+const TASMOTA_KEYS = { temperature: 'Temperature', humidity: 'Humidity', dewPoint: 'DewPoint', battPercent: 'Battery', rssi: 'RSSI' } as const;
+
 function measuredOf(block: JsonObject, unit: 'C' | 'F'): Measured | undefined {
-  const m: Measured = { unit };
-  const t = numberOf(block['Temperature']);
-  const h = numberOf(block['Humidity']);
-  if (t === undefined && h === undefined) return undefined;
-  if (t !== undefined) m.temperature = t;
-  if (h !== undefined) m.humidity = h;
-  const d = numberOf(block['DewPoint']);
-  if (d !== undefined) m.dewPoint = d;
-  // BLE sensors through Tasmota (MI32, BLE bridge) report a battery % and a real RSSI.
-  const b = numberOf(block['Battery']);
-  if (b !== undefined) m.battPercent = b;
-  const rssi = numberOf(block['RSSI']);
-  if (rssi !== undefined) m.rssi = rssi;
-  return m;
+  const m = measuredFrom(block, TASMOTA_KEYS, unit);
+  return m.temperature === undefined && m.humidity === undefined ? undefined : m;
 }
 
 /** Blocks with a temperature/humidity; DS18x20's old `{"DS18x20": {"DS1": {...}}}` one level down. */

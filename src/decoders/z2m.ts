@@ -2,12 +2,13 @@
 // (`temperature` °C, `humidity` %, `battery` %, `voltage` mV). `linkquality` is a 0-255 link
 // quality indicator, not an RSSI, so apRSSI stays NULL. The bridge's own topics and the /set,
 // /get and /availability topics carry no reading.
-import { isObject, numberOf, parseJsonObject } from './json-text.js';
-import { ignored, rejected, singleReading } from './measurements.js';
+import { isObject, parseJsonObject } from './json-text.js';
+import { ignored, measuredFrom, rejected, singleReading } from './measurements.js';
 import type { DecodeResult, FirmwareDecoder } from './types.js';
 
 const NAME = 'z2m';
 const NOT_STATE = new Set(['set', 'get', 'availability']);
+const Z2M_KEYS = { temperature: 'temperature', humidity: 'humidity', battPercent: 'battery', battVoltage: 'voltage' } as const;
 
 export const z2mDecoder: FirmwareDecoder = {
   name: NAME,
@@ -18,7 +19,7 @@ export const z2mDecoder: FirmwareDecoder = {
   decode(topic: string, text: string): DecodeResult {
     const slash = topic.indexOf('/');
     const device = slash >= 0 ? topic.slice(slash + 1) : '';
-    if (device === '' ) return ignored(NAME, 'no device in the topic');
+    if (device === '') return ignored(NAME, 'no device in the topic');
     if (device === 'bridge' || device.startsWith('bridge/')) return ignored(NAME, 'Zigbee2MQTT bridge message');
     const last = device.slice(device.lastIndexOf('/') + 1);
     if (NOT_STATE.has(last)) return ignored(NAME, `Zigbee2MQTT /${last} message`);
@@ -27,15 +28,8 @@ export const z2mDecoder: FirmwareDecoder = {
     const parsed = parseJsonObject(text);
     if (!parsed.ok) return rejected(NAME, parsed.reason);
     const s = parsed.value;
-    const m: Parameters<typeof singleReading>[2] = { unit: 'C' };
-    const t = numberOf(s['temperature']);
-    if (t !== undefined) m.temperature = t;
-    const h = numberOf(s['humidity']);
-    if (h !== undefined) m.humidity = h;
-    const b = numberOf(s['battery']);
-    if (b !== undefined) m.battPercent = b;
-    const mv = numberOf(s['voltage']);
-    if (mv !== undefined) m.battVoltage = mv / 1000;
+    const m = measuredFrom(s, Z2M_KEYS);
+    if (m.battVoltage !== undefined) m.battVoltage /= 1000; // mV
     const result = singleReading(NAME, device, m, 'no temperature or humidity in the device state');
     if (result.kind === 'reading' && isObject(s['device'])) {
       // With `device_info` on, Z2M adds the device's IEEE address: the row's MAC metadata.
