@@ -166,6 +166,8 @@ describe('messages that carry no reading are ignored, not rejected', () => {
     ['tasmota STATE', 'tele/sonoff/STATE', '{"Time":"2019-01-01T00:00:00","Uptime":"0T00:05:11","POWER":"ON","Wifi":{"AP":1,"RSSI":72}}'],
     ['tasmota ENERGY-only SENSOR', 'tele/pow/SENSOR', '{"Time":"2019-01-01T00:00:00","ENERGY":{"Total":0.12,"Power":35,"Voltage":231,"Current":0.16}}'],
     ['tasmota LWT', 'tele/sonoff/LWT', 'Online'],
+    // Tasmota on an ESP32 reports the chip's temperature in SENSOR: not a room reading
+    ['tasmota ESP32 chip only', 'tele/esp32dev/SENSOR', '{"Time":"2024-01-01T00:00:00","ESP32":{"Temperature":48.3},"TempUnit":"C"}'],
     ['z2m bridge state', 'zigbee2mqtt/bridge/state', '{"state":"online"}'],
     ['z2m availability', 'zigbee2mqtt/kitchen/availability', '{"state":"online"}'],
     ['z2m set', 'zigbee2mqtt/lamp/set', '{"state":"ON"}'],
@@ -193,6 +195,11 @@ describe('units and derived values', () => {
     expect(dewPointC(20, 50)).toBeCloseTo(9.26, 1);
     expect(dewPointC(25, 100)).toBeCloseTo(25, 5);
     expect(dewPointC(20, 0)).toBeUndefined();
+  });
+
+  it('a Tasmota ESP32 with one sensor: the sensor is the device, the chip temperature is left out', () => {
+    const r = reading(decode('tele/esp32dev/SENSOR', '{"ESP32":{"Temperature":48.3},"SHT3X":{"Temperature":21,"Humidity":45,"DewPoint":8.7},"TempUnit":"C"}'));
+    expect(r).toMatchObject({ sensorName: 'esp32dev', temperatureF: 69.8 });
   });
 
   it('keeps a dew point the firmware sent rather than computing one', () => {

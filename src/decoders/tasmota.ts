@@ -27,12 +27,15 @@ function measuredOf(block: JsonObject, unit: 'C' | 'F'): Measured | undefined {
   return m.temperature === undefined && m.humidity === undefined ? undefined : m;
 }
 
+/** The chip's own temperature (`"ESP32":{"Temperature":48.3}`), not the room's. */
+const CHIP_BLOCK = /^ESP(32|8266)/;
+
 /** Blocks with a temperature/humidity; DS18x20's old `{"DS18x20": {"DS1": {...}}}` one level down. */
 function climateBlocks(s: JsonObject): Array<[string, JsonObject]> {
   const out: Array<[string, JsonObject]> = [];
   for (const key of Object.keys(s)) {
     const v = s[key];
-    if (!isObject(v)) continue;
+    if (!isObject(v) || CHIP_BLOCK.test(key)) continue;
     if ('Temperature' in v || 'Humidity' in v) out.push([key, v]);
     else {
       for (const sub of Object.keys(v)) {
