@@ -75,7 +75,8 @@ function addListenerOptions(cmd: Command): Command {
   const d = DEFAULTS;
   return cmd
     .option('-l, --log-file <path>', `log file (also -log, --log_file_path) (default: ${d.logFile})`)
-    .option('-d, --db <path>', `SQLite database file (also -db, --database_file_path) (default: ${d.dbFile})`)
+    .option('-d, --db <path>', `SQLite database file, or postgres://user:password@host:5432/db (also -db, --database_file_path) (default: ${d.dbFile})`)
+    .option('--share-group <name>', 'subscribe as one member of the MQTT shared subscription $share/<name>/<filter> (several listeners split one stream; needs -d postgres://…)')
     .option('-c, --credentials <path>', `MQTT credentials file, one line "username,password" (also --credentials_file_path) (default: ${d.credentialsFile})`)
     .option('-b, --broker <host>', `MQTT broker host name or address (also --mqtt_broker) (default: ${d.broker})`)
     .option('--port <port>', `MQTT broker port (default: ${d.port}; 8883 is usual with --tls)`, numberParser('--port', 'a port number 1-65535', (n) => Number.isInteger(n) && n >= 0 && n <= 65535))
@@ -166,6 +167,7 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('smtpPort', o['smtpPort']);
   set('smtpSecure', o['smtpSecure']);
   set('smtpInsecure', o['smtpInsecure']);
+  set('shareGroup', o['shareGroup']);
   return raw;
 }
 
