@@ -95,7 +95,7 @@ export function messageDigest(topic: string, payload: Uint8Array): string {
   return oneShotHash('sha1', Buffer.concat([prefix, payload], prefix.length + payload.length), 'base64');
 }
 
-function rejectPayload(payload: Uint8Array): { text: string; encoding: 'utf8' | 'hex' } {
+export function rejectPayload(payload: Uint8Array): { text: string; encoding: 'utf8' | 'hex' } {
   const head = payload.subarray(0, MAX_REJECT_PAYLOAD);
   try {
     return { text: new TextDecoder('utf-8', { fatal: true }).decode(head), encoding: 'utf8' };
@@ -377,7 +377,7 @@ const NO_READINGS: readonly Reading[] = [];
  * message), none (ignored, or merged into another message's row), or a part that reached the
  * store unmerged (a held QoS 2 message stored at start) and stands as its own row.
  */
-function otherReadings(result: Exclude<DecodeResult, { kind: 'reading' | 'rejection' }>, outcome: BatchOutcome): readonly Reading[] {
+export function otherReadings(result: Exclude<DecodeResult, { kind: 'reading' | 'rejection' }>, outcome: BatchOutcome): readonly Reading[] {
   if (result.kind === 'readings') return result.readings;
   if (result.kind === 'part' && hasClimate(result.part)) return [readingFromPart(result.part, result.sensorName)];
   if (result.kind !== 'merged') outcome.ignored++;
