@@ -336,7 +336,7 @@ export class ListenerApp {
     await this.pgStore?.close();
     await this.broker?.stop();
     const t = this.writer?.totals;
-    if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
+    if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.ignored} ignored, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
     if (!this.deps.logger) await this.logger?.close();
   }
 

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ListenerApp } from '../src/app.js';
-import { startBroker, type TestBroker } from './helpers/brokers.js';
+import { brokerKinds, startBroker, type TestBroker } from './helpers/brokers.js';
 import { count, publisher, query, startedApp, tempDir, waitFor } from './helpers/util.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -18,9 +18,9 @@ afterEach(async () => {
 
 const TOPICS = ['ECCTempHum', 'tele/+/+', 'zigbee2mqtt/#', 'shellies/#', '+/events/rpc', '+/sensor/+/state', 'home/+/BTtoMQTT/+', 'plant/#=z2m'];
 
-async function setup(): Promise<{ app: ListenerApp; broker: TestBroker; dir: string; publish: (topic: string, payload: string) => Promise<void> }> {
+async function setup(kind: 'aedes' | 'mosquitto'): Promise<{ app: ListenerApp; broker: TestBroker; dir: string; publish: (topic: string, payload: string) => Promise<void> }> {
   const dir = tempDir();
-  const broker = await startBroker('aedes');
+  const broker = await startBroker(kind, { persistence: false });
   cleanups.push(() => broker.stop());
   const mappingFile = join(dir, 'mapping.json');
   writeFileSync(mappingFile, JSON.stringify({
@@ -35,9 +35,9 @@ async function setup(): Promise<{ app: ListenerApp; broker: TestBroker; dir: str
 type Row = Record<string, unknown>;
 const rowsOf = (db: string, name: string) => query<Row>(db, 'SELECT * FROM ECCTempHum WHERE sensorName = ?', name);
 
-describe('readings from every firmware through a real broker', () => {
+describe.each(brokerKinds())('readings from every firmware through %s', (kind) => {
   it('stores one row per sensor reading, in °F, with NULL for what the firmware lacks', async () => {
-    const { app, publish } = await setup();
+    const { app, publish } = await setup(kind);
     const db = app.config.dbFile;
     await publish('tele/sonoff-th/SENSOR', '{"Time":"2019-01-01T00:00:00","AM2301":{"Temperature":24.6,"Humidity":58.2},"TempUnit":"C"}');
     await publish('tele/boiler/SENSOR', '{"DS18B20-1":{"Id":"00000566CC39","Temperature":13.3},"DS18B20-2":{"Id":"0000056A6A4F","Temperature":13.6},"TempUnit":"C"}');
@@ -62,7 +62,7 @@ describe('readings from every firmware through a real broker', () => {
   });
 
   it('Shelly gen 1 and ESPHome values of one device become ONE row', async () => {
-    const { app, publish } = await setup();
+    const { app, publish } = await setup(kind);
     const db = app.config.dbFile;
     await Promise.all([
       publish('shellies/shellyht-6A9C3B/sensor/temperature', '22.38'),
@@ -81,7 +81,7 @@ describe('readings from every firmware through a real broker', () => {
   });
 
   it('values still waiting for their window are stored at stop()', async () => {
-    const { app, broker } = await setup();
+    const { app, broker } = await setup(kind);
     const db = app.config.dbFile;
     const pub = await publisher(broker.port);
     cleanups.push(() => pub.endAsync());
@@ -94,7 +94,7 @@ describe('readings from every firmware through a real broker', () => {
   });
 
   it('recognised messages without a reading are ignored: counted, logged once, neither stored nor rejected', async () => {
-    const { app, publish, dir } = await setup();
+    const { app, publish, dir } = await setup(kind);
     const db = app.config.dbFile;
     await publish('tele/sonoff/STATE', '{"Time":"2019-01-01T00:00:00","POWER":"ON"}');
     await publish('tele/pow/SENSOR', '{"ENERGY":{"Total":0.12,"Power":35}}');

@@ -13,9 +13,9 @@ import { ManualClock } from './helpers/manual-clock.js';
 import { query, tempDir, waitFor } from './helpers/util.js';
 
 const decoder = new MessageDecoder([{ subscription: '#', format: 'auto' }]);
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()!();
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
 });
 
 function setup() {
@@ -25,9 +25,9 @@ function setup() {
   const clock = new ManualClock(1_700_000_000_000);
   const writer = new ReadingWriter(store, { timers: clock });
   const merger = new ReadingMerger({ timers: clock, submit: (m, c) => writer.submit(m, c) });
-  cleanups.push(() => {
+  cleanups.push(async () => {
     merger.stop();
-    writer.stop();
+    await writer.stop();
     store.close();
   });
   let micros = 1_700_000_000_000_000;
@@ -110,12 +110,12 @@ describe('ReadingMerger', () => {
     expect(t.writer.totals.ignored).toBe(1);
   });
 
-  it('stop() hands every open window to the writer, whose stop commits it: nothing lost', () => {
+  it('stop() hands every open window to the writer, whose stop commits it: nothing lost', async () => {
     const t = setup();
     t.add('shellies/ht/sensor/temperature', '21');
     t.add('shellies/ht/sensor/humidity', '45');
     t.merger.stop();
-    expect(t.writer.stop()).toBe(0);
+    expect(await t.writer.stop()).toBe(0);
     expect(t.acked).toEqual([1, 2]);
     expect(t.rows()).toHaveLength(1);
     t.merger.stop(); // idempotent
