@@ -60,10 +60,13 @@ const availabilityDecoder: FirmwareDecoder = {
 /** Firmwares recognised by topic shape, in the order `auto` tries them. */
 const FIRMWARES: readonly FirmwareDecoder[] = [discoveryDecoder, shellyDecoder, esphomeDecoder, z2mDecoder, tasmotaDecoder, omgDecoder, availabilityDecoder];
 
-/** For an unknown topic: a firmware whose JSON shape this is (Theengs, Tasmota, then flat keys). */
+/**
+ * For an unknown topic: a firmware whose JSON shape this is — Tasmota's `TempUnit`, then flat
+ * `temperature`/`humidity` keys. (Theengs' `tempc` is left out: its name and MAC come with the
+ * BTtoMQTT topic.)
+ */
 function byPayload(json: unknown): FirmwareDecoder | undefined {
   if (!isObject(json)) return undefined;
-  if ('tempc' in json || 'tempf' in json) return undefined; // omg needs its BTtoMQTT topic for the MAC
   if ('TempUnit' in json) return tasmotaDecoder;
   if ('temperature' in json || 'humidity' in json) return z2mDecoder;
   return undefined;
