@@ -8,6 +8,8 @@ import { ignored, partOf, plainNumber, type Measured } from './measurements.js';
 import type { DecodeResult, FirmwareDecoder } from './types.js';
 
 const NAME = 'esphome';
+/** ESPHome's MQTT components: `<node>/<component>/<name>/state|command`. */
+const COMPONENTS = new Set(['sensor', 'binary_sensor', 'text_sensor', 'switch', 'light', 'fan', 'cover', 'climate', 'number', 'select', 'button', 'lock', 'valve', 'text']);
 
 type Quantity = 'temperature' | 'humidity' | 'dewPoint' | 'battVoltage' | 'battPercent' | 'rssi';
 
@@ -28,7 +30,7 @@ export const esphomeDecoder: FirmwareDecoder = {
   name: NAME,
   format: 'esphome',
   matches(levels) {
-    return levels.length === 4 && levels[1] === 'sensor' && levels[3] === 'state';
+    return levels.length === 4 && COMPONENTS.has(levels[1]!) && (levels[3] === 'state' || levels[3] === 'command');
   },
   decode(topic: string, text: string): DecodeResult {
     const levels = topic.split('/');

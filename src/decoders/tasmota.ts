@@ -52,12 +52,15 @@ export const tasmotaDecoder: FirmwareDecoder = {
   name: NAME,
   format: 'tasmota',
   matches(levels) {
-    return levels.length >= 3 && levels.includes('tele');
+    // tele/ carries the telemetry; stat/ and cmnd/ (command results, STATUS) are recognised too.
+    return levels.length >= 3 && (levels.includes('tele') || levels.includes('stat') || levels.includes('cmnd'));
   },
   decode(topic: string, text: string): DecodeResult {
     const levels = topic.split('/');
     const kind = levels[levels.length - 1];
-    if (kind !== 'SENSOR') return ignored(NAME, `Tasmota ${kind ?? ''} message (not SENSOR)`);
+    // SENSOR is telemetry (tele/, or the user's own prefix), except as a stat/ or cmnd/ reply.
+    const reply = !levels.includes('tele') && (levels.includes('stat') || levels.includes('cmnd'));
+    if (kind !== 'SENSOR' || reply) return ignored(NAME, `Tasmota ${reply ? 'command reply ' : ''}${kind ?? ''} message (not telemetry SENSOR)`);
     const parsed = parseJsonObject(text);
     if (!parsed.ok) return rejected(NAME, parsed.reason);
     const s = parsed.value;
