@@ -12,6 +12,8 @@ import { ConfigError, readMailCredentials, readMqttCredentials, type Config } fr
 import { decodePayload } from './decoders/index.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
+import { Recovery } from './recovery/index.js';
+import { resolveRecoveryConfig } from './recovery/options.js';
 import type { Logger } from './logging/types.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
@@ -45,6 +47,7 @@ export class ListenerApp {
   private qos2Store: DurableIncomingStore | undefined;
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
+  private recoveryPart: Recovery | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
@@ -81,6 +84,10 @@ export class ListenerApp {
 
   get databaseArchiver(): DatabaseArchiver | undefined {
     return this.archiver;
+  }
+
+  get recovery(): Recovery | undefined {
+    return this.recoveryPart;
   }
 
   async start(): Promise<void> {
@@ -148,6 +155,8 @@ export class ListenerApp {
         onOrphan: (held) => this.storeHeldQos2([held], storeLog, 'whose broker session was lost'),
       });
       this.storeHeldQos2(this.store.allHeldQos2(), storeLog, 'received before the last stop');
+      this.recoveryPart = this.newRecovery();
+      this.recoveryPart.start();
       this.listener = new MqttListener(
         {
           host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
@@ -164,6 +173,7 @@ export class ListenerApp {
           keepaliveSeconds: c.keepaliveSeconds,
           retryAuthFailures: c.retryAuthFailures,
           incomingStore: this.qos2Store,
+          ...this.recoveryPart.listenerHooks(),
         },
         this.sink(),
         mqttLog,
@@ -296,6 +306,7 @@ export class ListenerApp {
     }
     await this.archiver?.stop();
     await this.listener?.stop();
+    await this.recoveryPart?.stop();
     await this.mqttDebugLog?.stop();
     this.store?.close();
     await this.broker?.stop();
@@ -349,6 +360,30 @@ export class ListenerApp {
     });
   }
 
+  /** Outage log and recovery roles (config.recovery, or the outage log alone). */
+  private newRecovery(): Recovery {
+    const c = this.config;
+    const store = this.store!;
+    const writer = this.writer!;
+    return new Recovery({
+      config: c.recovery ?? resolveRecoveryConfig({}, c.clientId),
+      dbFile: c.dbFile,
+      database: () => store.database,
+      flushLive: () => writer.flush(),
+      rejectMessage: (m, reason, committed) =>
+        writer.submit(
+          { topic: m.topic, payload: m.payload, receivedMicros: nowMicros(), packetId: m.packetId, dup: m.dup, qos: m.qos, result: { kind: 'rejection', reason, decoder: 'recovery' } },
+          committed,
+        ),
+      publish: async (topic, payload) => {
+        if (!this.listener) throw new Error('not connected');
+        await this.listener.publish(topic, payload, 1);
+      },
+      timers: this.deps.timers ?? realTimers,
+      log: this.logger!.child('recovery'),
+    });
+  }
+
   private fatal(err: Error): void {
     if (this.deps.onFatal) this.deps.onFatal(err);
     else void this.stop();
@@ -359,6 +394,8 @@ export class ListenerApp {
     const log = this.logger!.child('decode');
     return {
       accept: (m: InboundMessage, committed: () => void): boolean => {
+        const recovery = this.recoveryPart?.accept(m, committed);
+        if (recovery !== undefined) return recovery;
         this.activity.messages++;
         this.activity.lastMessageAt = Date.now();
         if (m.retain && !c.acceptRetained) {

@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { ConfigError, DEFAULTS, describeConfig, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import { parseDecimal, parseDuration } from './numbers.js';
+import { addRecoveryOptions, resolveRecoveryConfig, type RecoveryFlags } from './recovery/options.js';
 import { formatStatus, readStatus } from './status.js';
 import { VERSION_LINE } from './version.js';
 
@@ -170,7 +171,9 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
 }
 
 export function configFromCommand(cmd: Command, warnings: string[] = []): Config {
-  return resolveConfig(toRawOptions(cmd.optsWithGlobals()), { explicit: explicitKeys(cmd), warnings });
+  const config = resolveConfig(toRawOptions(cmd.optsWithGlobals()), { explicit: explicitKeys(cmd), warnings });
+  config.recovery = resolveRecoveryConfig(cmd.optsWithGlobals() as RecoveryFlags, config.clientId);
+  return config;
 }
 
 export interface CliIO {
@@ -199,6 +202,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .showSuggestionAfterError(true)
     .addHelpText('after', EXIT_CODES_HELP);
   addListenerOptions(program);
+  addRecoveryOptions(program);
 
   const runListener = async (cmd: Command): Promise<void> => {
     const warnings: string[] = [];

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
+import type { RecoveryConfig } from './recovery/options.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 2;
@@ -87,10 +88,12 @@ export interface Config {
   smtpInsecure: boolean;
   /** Mail alert credentials; undefined = alerts are logged only. */
   mail?: MailCredentials;
+  /** Outage recovery flags (src/recovery/options.ts); undefined = outage log only. */
+  recovery?: RecoveryConfig;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'recovery'>> & {
   clientId?: string;
 };
 

@@ -1,0 +1,58 @@
+// The requesting role (--recovery): when the broker connection comes back (or the listener starts)
+// after an outage of at least --recovery-min-outage, asks at QoS 1 for the readings of that window
+// on --recovery-request-topic. With --announce-topic it also says "reconnect" on every connection,
+// and leaves a "disconnect" message as its MQTT Last Will, which the broker publishes when it
+// loses us — the one announcement the listener itself cannot make.
+import type { Logger } from '../logging/types.js';
+import type { WillMessage } from '../mqtt/listener.js';
+import type { Timers } from '../timers.js';
+import { connectionStatusMessage, isoUTC, requestMessage } from './messages.js';
+import type { RecoveryConfig } from './options.js';
+import type { Outage } from './outage-log.js';
+
+export interface RecoveryRequesterOptions {
+  config: RecoveryConfig;
+  /** Publishes at QoS 1; resolves on PUBACK. */
+  publish: (topic: string, payload: string) => Promise<void>;
+  timers: Timers;
+  log: Logger;
+}
+
+export class RecoveryRequester {
+  readonly totals = { requests: 0, shortOutages: 0 };
+
+  constructor(private readonly options: RecoveryRequesterOptions) {}
+
+  /** The Last Will for the next connection, if announcing. */
+  will(): WillMessage | undefined {
+    const c = this.options.config;
+    if (c.announceTopic === undefined) return undefined;
+    return { topic: c.announceTopic, payload: connectionStatusMessage('disconnect', c.nodeId, this.options.timers.now()), qos: 1, retain: false };
+  }
+
+  /** Every connection: announce it (if asked to). */
+  connected(): void {
+    const c = this.options.config;
+    if (c.announceTopic === undefined) return;
+    this.send(c.announceTopic, connectionStatusMessage('reconnect', c.nodeId, this.options.timers.now()), 'connection status');
+  }
+
+  /** A connection that ended an outage: ask for its readings if it was long enough. */
+  restored(outage: Outage): void {
+    const c = this.options.config;
+    if (!c.request) return;
+    const seconds = ((outage.restoredMs - outage.lostMs) / 1000).toFixed(1);
+    if (outage.restoredMs - outage.lostMs < c.minOutageMs) {
+      this.totals.shortOutages++;
+      this.options.log.info(`outage of ${seconds} s is shorter than --recovery-min-outage: no recovery request`);
+      return;
+    }
+    this.totals.requests++;
+    this.options.log.info(`asking for the readings of the ${seconds} s outage (${isoUTC(outage.lostMs)} … ${isoUTC(outage.restoredMs)}) on ${c.requestTopic}`);
+    this.send(c.requestTopic, requestMessage(c.nodeId, this.options.timers.now(), outage.lostMs, outage.restoredMs), 'recovery request');
+  }
+
+  private send(topic: string, payload: string, what: string): void {
+    this.options.publish(topic, payload).catch((err: Error) => this.options.log.warn(`${what} on ${topic} not sent: ${err.message}`));
+  }
+}
