@@ -94,7 +94,7 @@ export class Recovery {
   /** Stops answering and ingesting, and records the stop in the outage log. Idempotent. */
   async stop(): Promise<void> {
     this.ingester?.stop();
-    await this.responder?.stop();
+    this.responder?.stop();
     this.outages.stop();
   }
 

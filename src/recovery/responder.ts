@@ -68,10 +68,13 @@ export class RecoveryResponder {
     }
   }
 
-  /** Waits for the answer in progress to notice the stop, then closes the read-only side. */
-  async stop(): Promise<void> {
+  /**
+   * Ends answering: an answer in progress stops at its next step (it may wait on a PUBACK that
+   * never comes) and is given again after the next start. Queries run synchronously, so none is
+   * running now and the read-only side can close at once.
+   */
+  stop(): void {
     this.stopped = true;
-    await this.chain;
     this.reader?.close();
     this.reader = undefined;
   }
@@ -177,6 +180,7 @@ export class RecoveryResponder {
     }
     if (this.stopped) return;
     await publish(true);
+    if (this.stopped) return;
     this.totals.answered++;
     this.totals.readingsSent += sent;
     this.totals.messagesSent += part;
