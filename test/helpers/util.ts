@@ -90,9 +90,13 @@ export async function startedApp(
   port: number,
   raw: RawOptions,
   cleanups: Array<() => Promise<unknown> | unknown>,
+  /** Sets what RawOptions cannot (e.g. config.recovery). */
+  edit?: (config: Config) => void,
 ): Promise<ListenerApp> {
   const logger = testLogger(dir);
-  const app = new ListenerApp(testConfig(dir, port, raw), { logger, onFatal: () => undefined });
+  const config = testConfig(dir, port, raw);
+  edit?.(config);
+  const app = new ListenerApp(config, { logger, onFatal: () => undefined });
   await app.start();
   cleanups.push(async () => {
     await app.stop();
