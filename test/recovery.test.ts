@@ -3,6 +3,7 @@
 // answering requests (message limits, capped windows, each request once).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli.js';
 import { decodePayload } from '../src/decoders/index.js';
 import { silentLogger } from '../src/logging/types.js';
 import type { InboundMessage } from '../src/mqtt/listener.js';
@@ -311,3 +312,45 @@ async function waitForAnswers(responder: RecoveryResponder, n: number): Promise<
   for (let i = 0; i < 2000 && responder.totals.answered < n; i++) await new Promise((r) => setTimeout(r, 5));
   expect(responder.totals.answered).toBe(n);
 }
+
+describe('recovery flags', () => {
+  async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const db = join(tempDir('flags-'), 'x.sqlite3');
+    const code = await main(['node', 'mqtt-iot-listener', '-d', db, '--client-id', 'listener-7', ...args, 'check-config'], { out: (l) => (out += `${l}\n`), err: (l) => (err += `${l}\n`) });
+    return { code, out, err };
+  }
+
+  it('resolves both roles with their defaults, the node id defaulting to the client id', async () => {
+    const r = await run('--recovery', '--serve-recovery', '--recovery-min-outage', '2m', '--recovery-tolerance', '3', '--announce-topic', 'site/status');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as { recovery: unknown }).recovery).toEqual({
+      request: true,
+      serve: true,
+      nodeId: 'listener-7',
+      minOutageMs: 120_000,
+      requestTopic: 'recovery/request',
+      dataTopic: 'recovery/data',
+      announceTopic: 'site/status',
+      toleranceMs: 3_000,
+      maxWindowMs: 7 * 86_400_000,
+      heartbeatMs: 30_000,
+    });
+  });
+
+  it('refuses what cannot work with one line and exit code 2', async () => {
+    for (const [args, message] of [
+      [['--recovery-tolerance', 'soon'], /--recovery-tolerance must be a duration/],
+      [['--recovery-max-window', '0'], /--recovery-max-window must be a duration/],
+      [['--recovery-data-topic', 'site/#'], /--recovery-data-topic "site\/#" must be a plain MQTT topic name/],
+      [['--recovery-request-topic', 'same', '--recovery-data-topic', 'same'], /must be different topics/],
+      [['--node-id', ' '], /--node-id is empty/],
+    ] as const) {
+      const r = await run(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(message);
+    }
+  });
+});

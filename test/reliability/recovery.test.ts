@@ -172,4 +172,29 @@ describe('outage recovery between an edge and a central listener', () => {
     expect(query(centralDb, "SELECT event FROM outage_log ORDER BY id DESC LIMIT 1")).toEqual([{ event: 'stop' }]);
     report('recovery after SIGKILL', { published: 80, gap: 50, recovered: recoveredLike(centralDb, 'GAP') });
   });
+
+  it('--announce-topic: "reconnect" on every connection, and the broker publishes the "disconnect" Last Will when the connection drops', async () => {
+    const broker = await startMosquitto({ persistence: false });
+    cleanups.push(() => broker.stop());
+    const relay = await cuttableRelay(broker.port);
+    cleanups.push(() => relay.close());
+    const watcher = await mqtt.connectAsync({ host: '127.0.0.1', port: broker.port, clientId: 'watcher' });
+    cleanups.push(() => watcher.endAsync());
+    const heard: Array<Record<string, unknown>> = [];
+    watcher.on('message', (_t, p) => heard.push(JSON.parse(p.toString()) as Record<string, unknown>));
+    await watcher.subscribeAsync('site/status', { qos: 1 });
+
+    const central = await recoveryApp(tempDir('rec-announce-'), relay.port, 'central-a', { recovery: true, announceTopic: 'site/status', nodeId: 'central' });
+    await waitFor(() => heard.length >= 1, 10_000, 'the reconnect announcement');
+    relay.cut();
+    await waitFor(() => heard.length >= 2, 20_000, 'the Last Will');
+    relay.restore();
+    await waitFor(() => heard.length >= 3 && central.mqtt?.connected === true, 30_000, 'the second reconnect announcement');
+    expect(heard.map((h) => [h['connection_status'], h['id']])).toEqual([
+      ['reconnect', 'central'],
+      ['disconnect', 'central'],
+      ['reconnect', 'central'],
+    ]);
+    for (const h of heard) expect(h['time']).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  });
 });
