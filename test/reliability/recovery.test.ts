@@ -3,15 +3,15 @@
 // connection is cut (through a TCP relay) or while it is killed is gone from the broker: only the
 // edge's answer brings it back. Afterwards the central database must hold every reading exactly
 // once, the gap's readings marked 'recovery'.
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ListenerApp } from '../../src/app.js';
 import { isoUTC } from '../../src/recovery/messages.js';
 import { resolveRecoveryConfig, type RecoveryFlags } from '../../src/recovery/options.js';
-import { freePort, startMosquitto } from '../helpers/brokers.js';
+import { startMosquitto } from '../helpers/brokers.js';
 import { publish } from '../helpers/processes.js';
+import { tcpRelay } from '../helpers/relay.js';
 import { count, query, sleep, startedApp, tempDir, waitFor } from '../helpers/util.js';
 import { logText, report, startedListener, stopListener } from './common.js';
 
@@ -19,55 +19,6 @@ const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-interface Relay {
-  port: number;
-  /** Drops every connection and refuses new ones: the listener's network is gone. */
-  cut(): void;
-  restore(): void;
-  close(): Promise<void>;
-}
-
-async function cuttableRelay(brokerPort: number): Promise<Relay> {
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  let open = true;
-  const server: Server = createServer((client) => {
-    if (!open) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(brokerPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
-  return {
-    port,
-    cut: () => {
-      open = false;
-      for (const s of sockets) s.destroy();
-    },
-    restore: () => {
-      open = true;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 function recoveryApp(dir: string, port: number, clientId: string, flags: RecoveryFlags): Promise<ListenerApp> {
   return startedApp(dir, port, { clientId }, cleanups, (c) => {
@@ -95,7 +46,7 @@ describe('outage recovery between an edge and a central listener', () => {
   it('a cut connection: the gap comes back from the edge, once, marked recovery; an overlapping request adds nothing', async () => {
     const broker = await startMosquitto({ persistence: false });
     cleanups.push(() => broker.stop());
-    const relay = await cuttableRelay(broker.port);
+    const relay = await tcpRelay(broker.port);
     cleanups.push(() => relay.close());
     const edgeDir = tempDir('rec-edge-');
     const centralDir = tempDir('rec-central-');
@@ -176,7 +127,7 @@ describe('outage recovery between an edge and a central listener', () => {
   it('--announce-topic: "reconnect" on every connection, and the broker publishes the "disconnect" Last Will when the connection drops', async () => {
     const broker = await startMosquitto({ persistence: false });
     cleanups.push(() => broker.stop());
-    const relay = await cuttableRelay(broker.port);
+    const relay = await tcpRelay(broker.port);
     cleanups.push(() => relay.close());
     const watcher = await mqtt.connectAsync({ host: '127.0.0.1', port: broker.port, clientId: 'watcher' });
     cleanups.push(() => watcher.endAsync());
