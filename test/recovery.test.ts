@@ -11,6 +11,8 @@ import { RecoveryIngester } from '../src/recovery/ingest.js';
 import { MAX_ANSWER_BYTES, MAX_ANSWER_ENTRIES, isoUTC } from '../src/recovery/messages.js';
 import { OutageLog, type Outage } from '../src/recovery/outage-log.js';
 import { RecoveryStore } from '../src/recovery/recovery-store.js';
+import { resolveRecoveryConfig } from '../src/recovery/options.js';
+import { RecoveryRequester } from '../src/recovery/requester.js';
 import { RecoveryResponder } from '../src/recovery/responder.js';
 import { ensureRecoverySchema } from '../src/recovery/schema.js';
 import { ReadingStore } from '../src/store/reading-store.js';
@@ -98,6 +100,41 @@ describe('outage log', () => {
     expect(events[3]!.reason).toMatch(/connect refused \(outage since .* continues\)/);
     expect(events[5]!.reason).toMatch(/not stopped cleanly/);
     expect(events[8]!.reason).toMatch(/after a stop at/);
+  });
+});
+
+describe('asking for the readings of an outage', () => {
+  it('asks only after a long enough outage, asks again while nobody answers, and stops asking once answered', () => {
+    const clock = new ManualClock(T0);
+    const sent: Array<Record<string, string>> = [];
+    const requester = new RecoveryRequester({
+      config: resolveRecoveryConfig({ recovery: true, recoveryMinOutage: 60_000 }, 'central'),
+      publish: async (topic, text) => {
+        expect(topic).toBe('recovery/request');
+        sent.push(JSON.parse(text) as Record<string, string>);
+      },
+      timers: clock,
+      log: silentLogger,
+    });
+    requester.restored({ lostMs: T0 - 59_000, restoredMs: T0 });
+    expect(sent).toHaveLength(0);
+    requester.restored({ lostMs: T0 - 600_000, restoredMs: T0 });
+    expect(sent).toEqual([{ id: 'central', time: isoUTC(T0), lost_connection_time: isoUTC(T0 - 600_000), restored_connection_time: isoUTC(T0) }]);
+    clock.advance(120_000);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toMatchObject({ time: isoUTC(T0 + 120_000), lost_connection_time: isoUTC(T0 - 600_000) });
+    requester.answered('some other request');
+    clock.advance(60_000);
+    requester.answered(isoUTC(T0 + 120_000));
+    clock.advance(600_000);
+    expect(sent).toHaveLength(2);
+    expect(clock.pending).toBe(0);
+
+    requester.restored({ lostMs: T0, restoredMs: T0 + 3_600_000 });
+    clock.advance(3_600_000);
+    expect(sent).toHaveLength(5); // three attempts, then it gives up (and says so in the log)
+    expect(requester.totals).toMatchObject({ requests: 5, shortOutages: 1, unanswered: 1 });
+    expect(clock.pending).toBe(0);
   });
 });
 

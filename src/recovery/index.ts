@@ -62,6 +62,7 @@ export class Recovery {
         rejectMessage: deps.rejectMessage,
         timers: deps.timers,
         log: deps.log,
+        onAnswer: (requestTime) => this.requester.answered(requestTime),
       });
     }
     if (c.serve) {
@@ -93,6 +94,7 @@ export class Recovery {
 
   /** Stops answering and ingesting, and records the stop in the outage log. Idempotent. */
   async stop(): Promise<void> {
+    this.requester.stop();
     this.ingester?.stop();
     this.responder?.stop();
     this.outages.stop();

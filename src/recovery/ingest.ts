@@ -23,6 +23,8 @@ export interface RecoveryIngesterOptions {
   log: Logger;
   /** After each committed recovery message (tests, status). */
   onStored?: (outcome: RecoveryOutcome, sourceId: string) => void;
+  /** A node answers one of our requests (its `time`, when the answer names it). */
+  onAnswer?: (requestTime: string | undefined) => void;
 }
 
 interface Pending {
@@ -94,6 +96,7 @@ export class RecoveryIngester {
       return true;
     }
     this.totals.messages++;
+    o.onAnswer?.(data.requestTime);
     const batch = this.decode(m.topic, data.entity ?? data.id, data.entries);
     this.queue.push({ batch, committed });
     if (this.queue.length === 1 && this.retryTimer === undefined) this.drain();

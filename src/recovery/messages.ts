@@ -87,6 +87,8 @@ export interface RecoveryData {
   id: string;
   /** The node the data comes from. */
   entity: string | undefined;
+  /** The `time` of the request this answers, if the answering node says. */
+  requestTime: string | undefined;
   entries: unknown[];
 }
 
@@ -102,5 +104,6 @@ export function parseRecoveryData(payload: Uint8Array): RecoveryData | string {
   if (!isObject(data)) return 'recovery data has no "recovery_data" object';
   const entries = data[READINGS_KEY];
   if (!Array.isArray(entries)) return `recovery data has no "recovery_data"."${READINGS_KEY}" array`;
-  return { id, entity, entries };
+  const requestTime = typeof o['request_time'] === 'string' ? o['request_time'] : undefined;
+  return { id, entity, requestTime, entries };
 }
