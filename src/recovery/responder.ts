@@ -173,9 +173,10 @@ export class RecoveryResponder {
           entries.push(text);
           bytes += size;
         }
+        // Let the listener's own messages through between two pages.
+        await new Promise((resolve) => setImmediate(resolve));
         if (rows.length < (o.pageRows ?? 1000)) break;
         after = rows[rows.length - 1]!.recordWrittenUTC;
-        await new Promise((resolve) => setImmediate(resolve));
       }
     }
     if (this.stopped) return;
