@@ -104,6 +104,7 @@ export class MqttListener {
     if (this.client) return;
     this.stopping = false;
     this.attempts = 0;
+    this.up = false;
     const o = this.options;
     const clientOptions: IClientOptions = {
       host: o.host,
