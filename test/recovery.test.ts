@@ -149,7 +149,7 @@ describe('ingesting recovery data', () => {
       nodeId: 'central',
       toleranceMs: 5_000,
       store: new RecoveryStore(() => store.database),
-      flushLive: () => writer.flush(),
+      flushLive: () => writer.flush() && writer.pending === 0,
       rejectMessage: (m, reason, committed) => {
         rejected.push(reason);
         return writer.submit({ topic: m.topic, payload: m.payload, receivedMicros: clock.now() * 1000, dup: false, result: { kind: 'rejection', reason, decoder: 'recovery' } }, committed);
@@ -160,7 +160,7 @@ describe('ingesting recovery data', () => {
     return { file, store, writer, ingester, rejected, clock };
   }
 
-  it('stores what we miss with its own time and source, and skips what we hold (same key, or same values within the tolerance)', () => {
+  it('stores what we miss with its own time and source, and skips what we hold (same key, or same values within the tolerance)', async () => {
     const { file, store, writer, ingester } = setup();
     live(store, 'A', 70, T0);
     live(store, 'B', 71, T0);
@@ -191,7 +191,7 @@ describe('ingesting recovery data', () => {
     // Delivered twice (overlapping windows, a second answering node): all of it is skipped now.
     ingester.accept(inbound('recovery/data', { ...envelope, entity: 'edge-2' }), () => acked++);
     expect(acked).toBe(2);
-    writer.stop();
+    await writer.stop();
     store.close();
     expect(ingester.totals).toMatchObject({ messages: 2, stored: 3, duplicates: 2 + 5, rejectedEntries: 12 });
     const rows = query<{ sensorName: string; recordWrittenUTC: string; temperatureF: number }>(file, 'SELECT sensorName, recordWrittenUTC, temperatureF FROM ECCTempHum ORDER BY sensorName, recordWrittenUTC');
@@ -215,7 +215,7 @@ describe('ingesting recovery data', () => {
     expect(rejects.map((r) => r.reason).join('\n')).toMatch(/"recordWrittenUTC" is not a UTC time[\s\S]*"battVoltage" is not a number[\s\S]*not plausible[\s\S]*field[\s\S]*not an object/);
   });
 
-  it('rejects malformed and oversized messages whole, and ignores data for another node', () => {
+  it('rejects malformed and oversized messages whole, and ignores data for another node', async () => {
     const { file, store, writer, ingester, rejected } = setup();
     let acked = 0;
     const ack = () => acked++;
@@ -232,14 +232,14 @@ describe('ingesting recovery data', () => {
       expect.stringMatching(/no "id"/),
       expect.stringMatching(/too large \(8388609 bytes/),
     ]);
-    writer.stop();
+    await writer.stop();
     store.close();
     expect(query(file, 'SELECT * FROM ECCTempHum')).toHaveLength(0);
     expect(query(file, 'SELECT * FROM rejected_messages')).toHaveLength(4);
     expect(ingester.totals.notForUs).toBe(1);
   });
 
-  it('acknowledges nothing while the database refuses the commit, and stores it once it takes writes again', () => {
+  it('acknowledges nothing while the database refuses the commit, and stores it once it takes writes again', async () => {
     const { file, store, writer, ingester, clock } = setup();
     store.database.exec("CREATE TRIGGER fail BEFORE INSERT ON reading_sources BEGIN SELECT RAISE(ABORT, 'disk full'); END");
     let acked = 0;
@@ -251,7 +251,7 @@ describe('ingesting recovery data', () => {
     store.database.exec('DROP TRIGGER fail');
     clock.advance(10_000);
     expect(acked).toBe(2);
-    writer.stop();
+    await writer.stop();
     store.close();
     expect(query(file, 'SELECT sensorName FROM ECCTempHum ORDER BY sensorName')).toEqual([{ sensorName: 'R' }, { sensorName: 'S' }]);
   });
