@@ -174,7 +174,7 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
 
 export function configFromCommand(cmd: Command, warnings: string[] = []): Config {
   const config = resolveConfig(toRawOptions(cmd.optsWithGlobals()), { explicit: explicitKeys(cmd), warnings });
-  config.recovery = resolveRecoveryConfig(cmd.optsWithGlobals() as RecoveryFlags, config.clientId);
+  config.recovery = resolveRecoveryConfig(cmd.optsWithGlobals() as RecoveryFlags, config.clientId, config.postgresUrl !== undefined);
   return config;
 }
 

@@ -383,6 +383,7 @@ describe('recovery flags', () => {
       [['--recovery-data-topic', 'site/#'], /--recovery-data-topic "site\/#" must be a plain MQTT topic name/],
       [['--recovery-request-topic', 'same', '--recovery-data-topic', 'same'], /must be different topics/],
       [['--node-id', ' '], /--node-id is empty/],
+      [['--recovery', '-d', 'postgres://listener@127.0.0.1:5432/readings'], /need an SQLite database/],
     ] as const) {
       const r = await run(...args);
       expect(r.code, args.join(' ')).toBe(2);

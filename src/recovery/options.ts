@@ -76,8 +76,12 @@ function topic(flag: string, value: string): string {
   return t;
 }
 
-export function resolveRecoveryConfig(flags: RecoveryFlags, clientId: string): RecoveryConfig {
+/** `postgres`: the readings go to PostgreSQL, which recovery does not support yet. */
+export function resolveRecoveryConfig(flags: RecoveryFlags, clientId: string, postgres = false): RecoveryConfig {
   const d = RECOVERY_DEFAULTS;
+  if (postgres && (flags.recovery || flags.serveRecovery)) {
+    throw new ConfigError('--recovery and --serve-recovery need an SQLite database (-d <file>); they are not available with PostgreSQL yet');
+  }
   const nodeId = (flags.nodeId ?? clientId).trim();
   if (nodeId === '') throw new ConfigError('--node-id is empty');
   const config: RecoveryConfig = {
