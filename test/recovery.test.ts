@@ -7,6 +7,7 @@ import { main } from '../src/cli.js';
 import { decodePayload } from '../src/decoders/index.js';
 import { silentLogger } from '../src/logging/types.js';
 import type { InboundMessage } from '../src/mqtt/listener.js';
+import { Recovery } from '../src/recovery/index.js';
 import { RecoveryIngester } from '../src/recovery/ingest.js';
 import { MAX_ANSWER_BYTES, MAX_ANSWER_ENTRIES, isoUTC } from '../src/recovery/messages.js';
 import { OutageLog, type Outage } from '../src/recovery/outage-log.js';
@@ -135,6 +136,78 @@ describe('asking for the readings of an outage', () => {
     expect(sent).toHaveLength(5); // three attempts, then it gives up (and says so in the log)
     expect(requester.totals).toMatchObject({ requests: 5, shortOutages: 1, unanswered: 1 });
     expect(clock.pending).toBe(0);
+  });
+});
+
+describe('an outage asked about but never answered', () => {
+  it('is asked about again after a stop, and after a crash, until an answer comes', async () => {
+    const file = join(tempDir('unanswered-'), 'x.sqlite3');
+    // One clock per process: a crashed process's timers die with it.
+    let clock = new ManualClock(T0);
+    const restart = (): void => {
+      clock = new ManualClock(clock.now());
+    };
+    const asked: Array<Record<string, string>> = [];
+    const run = (store: ReadingStore): Recovery =>
+      new Recovery({
+        config: resolveRecoveryConfig({ recovery: true, recoveryMinOutage: 0 }, 'central'),
+        dbFile: file,
+        database: () => store.database,
+        flushLive: () => true,
+        rejectMessage: () => true,
+        publish: async (_topic, text) => {
+          asked.push(JSON.parse(text) as Record<string, string>);
+        },
+        timers: clock,
+        log: silentLogger,
+      });
+    let store = openStore(file);
+    let recovery = run(store);
+    recovery.start();
+    let hooks = recovery.listenerHooks();
+    hooks.onConnect();
+    clock.advance(10_000);
+    hooks.onConnectionLost('network down', T0 + 10_000);
+    clock.advance(600_000);
+    hooks.onConnect(); // asks for T0+10 s … T0+610 s; nobody answers before the stop
+    await recovery.stop();
+    store.close();
+    clock.advance(60_000);
+
+    restart();
+    store = openStore(file);
+    recovery = run(store);
+    recovery.start();
+    hooks = recovery.listenerHooks();
+    hooks.onConnect();
+    expect(asked.map((a) => [a['lost_connection_time'], a['restored_connection_time']])).toEqual([
+      [isoUTC(T0 + 10_000), isoUTC(T0 + 610_000)],
+      [isoUTC(T0 + 10_000), isoUTC(T0 + 670_000)], // from the unanswered outage, not from the stop
+    ]);
+    clock.advance(5_000); // heartbeats, then a crash: no stop()
+    store.close();
+    clock.advance(60_000);
+
+    restart();
+    store = openStore(file);
+    recovery = run(store);
+    recovery.start();
+    hooks = recovery.listenerHooks();
+    hooks.onConnect();
+    expect(asked[2]).toMatchObject({ lost_connection_time: isoUTC(T0 + 10_000), restored_connection_time: isoUTC(T0 + 735_000) });
+    // The answer comes: a stop and start now ask only about the time since the stop.
+    recovery.requester.answered(asked[2]!['time']);
+    await recovery.stop();
+    store.close();
+    clock.advance(60_000);
+    restart();
+    store = openStore(file);
+    recovery = run(store);
+    recovery.start();
+    recovery.listenerHooks().onConnect();
+    expect(asked[3]).toMatchObject({ lost_connection_time: isoUTC(T0 + 735_000), restored_connection_time: isoUTC(T0 + 795_000) });
+    await recovery.stop();
+    store.close();
   });
 });
 

@@ -45,7 +45,13 @@ export class Recovery {
 
   constructor(private readonly deps: RecoveryDeps) {
     const c = deps.config;
-    this.requester = new RecoveryRequester({ config: c, publish: deps.publish, timers: deps.timers, log: deps.log });
+    this.requester = new RecoveryRequester({
+      config: c,
+      publish: deps.publish,
+      timers: deps.timers,
+      log: deps.log,
+      onUnrecovered: (sinceMs) => this.outages.unrecovered(sinceMs),
+    });
     this.outages = new OutageLog({
       database: deps.database,
       timers: deps.timers,

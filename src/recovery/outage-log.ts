@@ -3,6 +3,8 @@
 // makes an outage that spans a crash, a kill or a power cut one outage: at start, the time since
 // the listener was last known alive counts as lost. A loss already recorded is never moved by a
 // second one (the seed's rule): the outage lasts from the first loss to the next connection.
+// An outage whose readings were asked for but not yet received stays "unrecovered": a stop or
+// crash before the answer makes the next start's outage begin there, so it is asked for again.
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Logger } from '../logging/types.js';
 import { formatMicrosUTC, parseMicrosUTC } from '../store/time.js';
@@ -37,6 +39,7 @@ const msOf = (text: string): number => Math.floor(parseMicrosUTC(text) / 1000);
 
 export class OutageLog {
   private lostSinceMs: number | undefined;
+  private unrecoveredSinceMs: number | undefined;
   private heartbeat: unknown;
   private started = false;
   private db: BetterSqlite3.Database | undefined;
@@ -71,6 +74,16 @@ export class OutageLog {
     this.saveState(now, null);
     if (this.lostSinceMs !== undefined) this.options.log.info(`outage since ${utc(this.lostSinceMs)} (${reason}) lasts until the broker connection is back`);
     this.heartbeat = this.options.timers.setInterval(() => this.beat(), this.options.heartbeatMs);
+  }
+
+  /**
+   * Start of the oldest outage asked about and not yet answered (undefined: none). Kept in the
+   * database, so the next start asks again from there if the answer never came.
+   */
+  unrecovered(sinceMs: number | undefined): void {
+    if (sinceMs === this.unrecoveredSinceMs) return;
+    this.unrecoveredSinceMs = sinceMs;
+    if (this.started) this.saveState(this.options.timers.now(), null);
   }
 
   /** The broker connection is up. */
@@ -128,7 +141,8 @@ export class OutageLog {
   }
 
   private saveState(now: number, stoppedMs: number | null): void {
-    const lost = this.lostSinceMs !== undefined ? utc(this.lostSinceMs) : null;
+    const since = [this.lostSinceMs, this.unrecoveredSinceMs].filter((t): t is number => t !== undefined);
+    const lost = since.length > 0 ? utc(Math.min(...since)) : null;
     this.write(() => this.statements().state.run(utc(now), lost, stoppedMs !== null ? utc(stoppedMs) : null), 'state');
   }
 

@@ -22,6 +22,8 @@ export interface RecoveryRequesterOptions {
   answerTimeoutMs?: number;
   /** Requests per outage at most (default 3). */
   maxAttempts?: number;
+  /** Start of the oldest outage asked about and not answered yet (undefined: all answered or given up). */
+  onUnrecovered?: (sinceMs: number | undefined) => void;
 }
 
 interface Pending {
@@ -72,11 +74,19 @@ export class RecoveryRequester {
       this.options.timers.clearTimeout(p.timer);
       this.pending.delete(time);
     }
+    this.reportUnrecovered();
   }
 
+  /** Stops asking; what is unanswered stays marked in the outage log for the next start. */
   stop(): void {
     for (const p of this.pending.values()) this.options.timers.clearTimeout(p.timer);
     this.pending.clear();
+  }
+
+  private reportUnrecovered(): void {
+    let oldest: number | undefined;
+    for (const p of this.pending.values()) oldest = oldest === undefined ? p.outage.lostMs : Math.min(oldest, p.outage.lostMs);
+    this.options.onUnrecovered?.(oldest);
   }
 
   private ask(outage: Outage, attempt: number): void {
@@ -97,9 +107,11 @@ export class RecoveryRequester {
           `no node answered the recovery request for ${isoUTC(outage.lostMs)} … ${isoUTC(outage.restoredMs)} after ${attempt} attempts: ` +
             'readings of that window may be missing (is a listener with --serve-recovery on the same topics?)',
         );
+        this.reportUnrecovered();
       }
     }, o.answerTimeoutMs ?? 120_000);
     this.pending.set(time, { outage, attempt, timer });
+    this.reportUnrecovered();
   }
 
   private send(topic: string, payload: string, what: string): void {
