@@ -50,8 +50,9 @@ export class SensorReader {
       asc: db.prepare(`SELECT ${COLUMNS} ${where} ORDER BY recordWrittenUTC LIMIT ?`),
       desc: db.prepare(`SELECT ${COLUMNS} ${where} ORDER BY recordWrittenUTC DESC LIMIT ?`),
       range: db.prepare(`SELECT MIN(recordWrittenUTC) AS first, MAX(recordWrittenUTC) AS last, COUNT(*) AS n ${where}`),
-      // unixepoch() reads the stored 'YYYY-MM-DD HH:MM:SS.ffffff' text; whole seconds are enough for buckets.
-      buckets: db.prepare(`SELECT (unixepoch(recordWrittenUTC) - ?) / ? AS bucket, COUNT(*) AS count, ${aggregates} ${where} GROUP BY bucket ORDER BY bucket`),
+      // unixepoch() reads the stored 'YYYY-MM-DD HH:MM:SS.ffffff' text; whole seconds are enough for
+      // buckets. JS numbers bind as REAL: the casts keep the division an integer one.
+      buckets: db.prepare(`SELECT (unixepoch(recordWrittenUTC) - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS bucket, COUNT(*) AS count, ${aggregates} ${where} GROUP BY bucket ORDER BY bucket`),
     };
     this.db = db;
   }
