@@ -78,17 +78,18 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
     if (!hasReadings) throw new ConfigError(`${dbFile} is not a listener database (it has no ${READINGS_TABLE} table)`);
 
     const q = new SensorQueries(db);
-    const names = q.sensorNames();
+    const lasts = q.everyLastReading();
+    const names = lasts.map((r) => r.sensorName);
 
     const staleAfterMs = options.staleAfterMs;
     const sensors: SensorStatus[] = [];
-    for (const name of names) {
-      const row = q.lastReading(name)!;
+    for (const row of lasts) {
+      const name = row.sensorName;
       const micros = parseMicrosUTC(row.recordWrittenUTC);
       const ageMs = Number.isNaN(micros) ? Number.POSITIVE_INFINITY : nowMs - micros / 1000;
       const sensor: SensorStatus = {
         sensorName: name,
-        location: q.locationOf(name),
+        location: row.location,
         lastReadingUTC: row.recordWrittenUTC,
         ageSeconds: Number.isFinite(ageMs) ? Math.max(0, Math.round(ageMs / 1000)) : -1,
         temperatureF: row.temperatureF,

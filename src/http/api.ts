@@ -63,10 +63,14 @@ export function sensorApiRoutes(deps: SensorApiDeps): Route[] {
       method: 'GET',
       path: '/api/sensors',
       handle: ({ res }) => {
-        const names = new Set(deps.reader.sensorNames());
-        for (const d of deps.availabilityDevices?.() ?? []) names.add(d);
         const nowMs = now();
-        sendJson(res, 200, [...names].sort().map((n) => view(n, nowMs)));
+        const views = new Map<string, SensorView>();
+        for (const r of deps.reader.everyLastReading()) {
+          views.set(r.sensorName, sensorView(r.sensorName, { last: r, location: r.location, availability: deps.availability?.(r.sensorName) }, nowMs, deps.staleMs));
+        }
+        // Devices known only from their availability topic are listed too.
+        for (const d of deps.availabilityDevices?.() ?? []) if (!views.has(d)) views.set(d, view(d, nowMs));
+        sendJson(res, 200, [...views.keys()].sort().map((n) => views.get(n)!));
       },
     },
     {

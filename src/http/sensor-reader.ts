@@ -69,8 +69,9 @@ export class SensorReader {
     return this.q;
   }
 
-  sensorNames(): string[] {
-    return this.queries.sensorNames();
+  /** Every sensor's last reading and location (one statement: see SensorQueries). */
+  everyLastReading(): ReturnType<SensorQueries['everyLastReading']> {
+    return this.queries.everyLastReading();
   }
 
   lastReading(name: string): LastReading | undefined {

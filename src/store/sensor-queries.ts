@@ -20,35 +20,41 @@ export function tableExists(db: BetterSqlite3.Database, name: string): boolean {
 
 /** Prepared once per connection; every call is a handful of index seeks. */
 export class SensorQueries {
-  private readonly names: BetterSqlite3.Statement;
   private readonly last: BetterSqlite3.Statement;
   private readonly first: BetterSqlite3.Statement;
   private readonly location: BetterSqlite3.Statement | undefined;
+  private readonly everyLast: BetterSqlite3.Statement;
 
   constructor(db: BetterSqlite3.Database) {
     // Distinct sensor names by hopping along the index: one seek per sensor, not a scan of every row.
-    this.names = db
-      .prepare(
-        `WITH RECURSIVE s(name) AS (
+    const skipScan = `WITH RECURSIVE s(name) AS (
            SELECT MIN(sensorName) FROM ${READINGS_TABLE}
            UNION ALL
-           SELECT (SELECT MIN(sensorName) FROM ${READINGS_TABLE} WHERE sensorName > s.name) FROM s WHERE s.name IS NOT NULL)
-         SELECT name FROM s WHERE name IS NOT NULL`,
-      )
-      .pluck();
+           SELECT (SELECT MIN(sensorName) FROM ${READINGS_TABLE} WHERE sensorName > s.name) FROM s WHERE s.name IS NOT NULL)`;
+    const hasSensorTable = tableExists(db, SENSOR_TABLE);
+    // Every sensor's last reading (and location) in one statement: per sensor one MAX() seek and
+    // one primary-key lookup, with no round trip to JavaScript in between.
+    this.everyLast = db.prepare(
+      `${skipScan}
+       SELECT s.name AS sensorName, r.recordWrittenUTC, r.temperatureF, r.relHumidityPercent, r.dewPointF, r.battVoltage, r.battPercent, r.apRSSI,
+         ${hasSensorTable ? `(SELECT location FROM ${SENSOR_TABLE} m WHERE m.sensorName = s.name ORDER BY m.recordWrittenUTC DESC LIMIT 1)` : 'NULL'} AS location
+       FROM s JOIN ${READINGS_TABLE} r ON r.sensorName = s.name
+         AND r.recordWrittenUTC = (SELECT MAX(recordWrittenUTC) FROM ${READINGS_TABLE} WHERE sensorName = s.name)
+       WHERE s.name IS NOT NULL ORDER BY s.name`,
+    );
     this.last = db.prepare(
       `SELECT recordWrittenUTC, temperatureF, relHumidityPercent, dewPointF, battVoltage, battPercent, apRSSI
          FROM ${READINGS_TABLE} WHERE sensorName = ? ORDER BY recordWrittenUTC DESC LIMIT 1`,
     );
     this.first = db.prepare(`SELECT MIN(recordWrittenUTC) FROM ${READINGS_TABLE} WHERE sensorName = ?`).pluck();
-    this.location = tableExists(db, SENSOR_TABLE)
+    this.location = hasSensorTable
       ? db.prepare(`SELECT location FROM ${SENSOR_TABLE} WHERE sensorName = ? ORDER BY recordWrittenUTC DESC LIMIT 1`).pluck()
       : undefined;
   }
 
-  /** Every sensor with at least one reading, in name order. */
-  sensorNames(): string[] {
-    return this.names.all() as string[];
+  /** Every sensor's last reading and location, in name order. */
+  everyLastReading(): Array<LastReading & { sensorName: string; location: string | null }> {
+    return this.everyLast.all() as Array<LastReading & { sensorName: string; location: string | null }>;
   }
 
   lastReading(name: string): LastReading | undefined {
