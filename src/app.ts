@@ -146,13 +146,14 @@ export class ListenerApp {
           this.archiver?.noteStored(outcome.stored);
         },
       });
-      if (this.store) {
-        this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
-        this.archiver.start();
-      }
       const availabilityTopics = c.availabilityTopics ?? [];
-      this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => this.store!.database, log: this.logger.child('availability') });
-      this.availability.start();
+      if (this.store) {
+        const sqlite = this.store;
+        this.archiver = new DatabaseArchiver(sqlite, { maxBytes: c.dbArchiveSize, log: storeLog });
+        this.archiver.start();
+        this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => sqlite.database, log: this.logger.child('availability') });
+        this.availability.start();
+      }
 
       if (c.embeddedBroker) {
         const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
@@ -432,7 +433,7 @@ export class ListenerApp {
         this.activity.messages++;
         this.activity.lastMessageAt = Date.now();
         // Availability (LWT) topics are claimed before decoding; their retained messages count.
-        if (this.availability!.claims(m.topic)) {
+        if (this.availability?.claims(m.topic)) {
           this.dog?.noteMessage(true);
           this.availability!.accept(m, committed);
           return true;
