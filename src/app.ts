@@ -7,6 +7,8 @@ import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
+import { AvailabilityTracker } from './availability/availability-tracker.js';
+import { HttpService } from './http/http-service.js';
 import type { MailCredentials } from './alerts/mail-account.js';
 import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
 import { decodePayload } from './decoders/index.js';
@@ -51,6 +53,8 @@ export class ListenerApp {
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
   private recoveryPart: Recovery | undefined;
+  private availability: AvailabilityTracker | undefined;
+  private http: HttpService | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
@@ -97,6 +101,15 @@ export class ListenerApp {
     return this.recoveryPart;
   }
 
+  get availabilityTracker(): AvailabilityTracker | undefined {
+    return this.availability;
+  }
+
+  /** The status service (--http): other features add routes or a fallback to it. */
+  get httpService(): HttpService | undefined {
+    return this.http;
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     const c = this.config;
@@ -106,6 +119,10 @@ export class ListenerApp {
     const storeLog = this.logger.child('store');
     try {
       let backend: ReadingStore | PgReadingStore;
+      if (c.postgresUrl !== undefined && (c.http || (c.availabilityTopics ?? []).length > 0)) {
+        // The status service and availability read and write through SQLite for now.
+        throw new ConfigError('--http and --availability-topic are not available with -d postgres://… yet; query PostgreSQL directly');
+      }
       if (c.postgresUrl !== undefined) {
         this.pgStore = new PgReadingStore({ url: c.postgresUrl, clientId: c.clientId, log: storeLog });
         await this.openPostgres(this.pgStore, storeLog);
@@ -136,9 +153,13 @@ export class ListenerApp {
           this.archiver?.noteStored(outcome.stored);
         },
       });
+      const availabilityTopics = c.availabilityTopics ?? [];
       if (this.store) {
-        this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
+        const sqlite = this.store;
+        this.archiver = new DatabaseArchiver(sqlite, { maxBytes: c.dbArchiveSize, log: storeLog });
         this.archiver.start();
+        this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => sqlite.database, log: this.logger.child('availability') });
+        this.availability.start();
       }
 
       if (c.embeddedBroker) {
@@ -185,7 +206,7 @@ export class ListenerApp {
           insecure: c.insecure,
           clientId: c.clientId,
           cleanSession: c.cleanSession,
-          topics: c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics,
+          topics: [...(c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics), ...availabilityTopics],
           qos: c.qos,
           ...(c.mqtt.username !== undefined ? { username: c.mqtt.username } : {}),
           ...(c.mqtt.password !== undefined ? { password: c.mqtt.password } : {}),
@@ -199,6 +220,10 @@ export class ListenerApp {
         (err) => this.fatal(err),
       );
       await this.startWatchdog();
+      if (c.http) {
+        this.http = new HttpService(this, c.http, this.logger.child('http'));
+        await this.http.start();
+      }
       this.listener.start();
       this.dog?.start();
       this.running = true;
@@ -314,6 +339,7 @@ export class ListenerApp {
 
   private async doStop(): Promise<void> {
     this.running = false;
+    await this.http?.stop();
     // First: no restart may create a new client while the listener is being stopped.
     await this.dog?.stop();
     await this.alerts?.stop();
@@ -323,6 +349,8 @@ export class ListenerApp {
       const lost = await this.writer.stop();
       if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
     }
+    const lostChanges = this.availability?.stop() ?? 0;
+    if (lostChanges > 0) this.log?.error(`${lostChanges} availability change(s) could not be stored at shutdown; they were not acknowledged`);
     await this.archiver?.stop();
     await this.listener?.stop();
     await this.recoveryPart?.stop();
@@ -445,6 +473,12 @@ export class ListenerApp {
         if (recovery !== undefined) return recovery;
         this.activity.messages++;
         this.activity.lastMessageAt = Date.now();
+        // Availability (LWT) topics are claimed before decoding; their retained messages count.
+        if (this.availability?.claims(m.topic)) {
+          this.dog?.noteMessage(true);
+          this.availability!.accept(m, committed);
+          return true;
+        }
         if (m.retain && !c.acceptRetained) {
           log.debug(`skipped a retained message on ${m.topic} (use --accept-retained to store them)`);
           this.dog?.noteMessage(true);

@@ -83,6 +83,8 @@ export class MqttListener {
   private lastError: string | undefined;
   /** Connections made, and how many messages were handed to the sink (for status and tests). */
   readonly stats = { connects: 0, messages: 0, subscribeFailures: 0 };
+  /** Wall-clock ms since when the client has had no connection (undefined while connected), for /health. */
+  private disconnectedAt: number | undefined;
 
   constructor(
     private readonly options: MqttListenerOptions,
@@ -95,6 +97,10 @@ export class MqttListener {
     return this.client?.connected ?? false;
   }
 
+  get disconnectedSince(): number | undefined {
+    return this.disconnectedAt;
+  }
+
   get brokerUrl(): string {
     return `${this.options.tls ? 'mqtts' : 'mqtt'}://${this.options.host}:${this.options.port}`;
   }
@@ -105,6 +111,7 @@ export class MqttListener {
     this.stopping = false;
     this.attempts = 0;
     this.up = false;
+    this.disconnectedAt ??= Date.now();
     const o = this.options;
     const clientOptions: IClientOptions = {
       host: o.host,
@@ -148,6 +155,7 @@ export class MqttListener {
       this.lastError = undefined;
       const nextWill = o.will?.();
       if (nextWill) client.options.will = nextWill;
+      this.disconnectedAt ??= Date.now();
       if (this.stopping) return;
       const delay = backoffDelay(this.attempts, {
         initialMs: o.reconnectInitialMs ?? 1000,
@@ -161,6 +169,7 @@ export class MqttListener {
     });
     client.on('connect', (connack) => {
       this.attempts = 0;
+      this.disconnectedAt = undefined;
       this.everConnected = true;
       this.stats.connects++;
       client.options.reconnectPeriod = o.reconnectInitialMs ?? 1000;

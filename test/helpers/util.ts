@@ -90,13 +90,11 @@ export async function startedApp(
   port: number,
   raw: RawOptions,
   cleanups: Array<() => Promise<unknown> | unknown>,
-  /** Sets what RawOptions cannot (e.g. config.recovery). */
-  edit?: (config: Config) => void,
+  /** Parts of the config that other modules resolve (e.g. `http`, `availabilityTopics`). */
+  extra: Partial<Config> = {},
 ): Promise<ListenerApp> {
   const logger = testLogger(dir);
-  const config = testConfig(dir, port, raw);
-  edit?.(config);
-  const app = new ListenerApp(config, { logger, onFatal: () => undefined });
+  const app = new ListenerApp(Object.assign(testConfig(dir, port, raw), extra), { logger, onFatal: () => undefined });
   await app.start();
   cleanups.push(async () => {
     await app.stop();

@@ -21,9 +21,7 @@ afterEach(async () => {
 });
 
 function recoveryApp(dir: string, port: number, clientId: string, flags: RecoveryFlags): Promise<ListenerApp> {
-  return startedApp(dir, port, { clientId }, cleanups, (c) => {
-    c.recovery = resolveRecoveryConfig(flags, clientId);
-  });
+  return startedApp(dir, port, { clientId }, cleanups, { recovery: resolveRecoveryConfig(flags, clientId) });
 }
 
 const dbOf = (dir: string): string => join(dir, 'ECCTempHum.sqlite3');
