@@ -142,14 +142,13 @@ describe('asking for the readings of an outage', () => {
 describe('an outage asked about but never answered', () => {
   it('is asked about again after a stop, and after a crash, until an answer comes', async () => {
     const file = join(tempDir('unanswered-'), 'x.sqlite3');
-    // One clock per process: a crashed process's timers die with it.
     let clock = new ManualClock(T0);
-    const restart = (): void => {
-      clock = new ManualClock(clock.now());
-    };
     const asked: Array<Record<string, string>> = [];
-    const run = (store: ReadingStore): Recovery =>
-      new Recovery({
+    /** A listener process starting (with a clock of its own: a crashed process's timers die with it) and connecting. */
+    const boot = (): { store: ReadingStore; recovery: Recovery; hooks: ReturnType<Recovery['listenerHooks']> } => {
+      clock = new ManualClock(clock.now());
+      const store = openStore(file);
+      const recovery = new Recovery({
         config: resolveRecoveryConfig({ recovery: true, recoveryMinOutage: 0 }, 'central'),
         dbFile: file,
         database: () => store.database,
@@ -161,53 +160,40 @@ describe('an outage asked about but never answered', () => {
         timers: clock,
         log: silentLogger,
       });
-    let store = openStore(file);
-    let recovery = run(store);
-    recovery.start();
-    let hooks = recovery.listenerHooks();
-    hooks.onConnect();
+      recovery.start();
+      const hooks = recovery.listenerHooks();
+      hooks.onConnect();
+      return { store, recovery, hooks };
+    };
+    let run = boot();
     clock.advance(10_000);
-    hooks.onConnectionLost('network down', T0 + 10_000);
+    run.hooks.onConnectionLost('network down', T0 + 10_000);
     clock.advance(600_000);
-    hooks.onConnect(); // asks for T0+10 s … T0+610 s; nobody answers before the stop
-    await recovery.stop();
-    store.close();
+    run.hooks.onConnect(); // asks for T0+10 s … T0+610 s; nobody answers before the stop
+    await run.recovery.stop();
+    run.store.close();
     clock.advance(60_000);
 
-    restart();
-    store = openStore(file);
-    recovery = run(store);
-    recovery.start();
-    hooks = recovery.listenerHooks();
-    hooks.onConnect();
+    run = boot();
     expect(asked.map((a) => [a['lost_connection_time'], a['restored_connection_time']])).toEqual([
       [isoUTC(T0 + 10_000), isoUTC(T0 + 610_000)],
       [isoUTC(T0 + 10_000), isoUTC(T0 + 670_000)], // from the unanswered outage, not from the stop
     ]);
     clock.advance(5_000); // heartbeats, then a crash: no stop()
-    store.close();
+    run.store.close();
     clock.advance(60_000);
 
-    restart();
-    store = openStore(file);
-    recovery = run(store);
-    recovery.start();
-    hooks = recovery.listenerHooks();
-    hooks.onConnect();
+    run = boot();
     expect(asked[2]).toMatchObject({ lost_connection_time: isoUTC(T0 + 10_000), restored_connection_time: isoUTC(T0 + 735_000) });
     // The answer comes: a stop and start now ask only about the time since the stop.
-    recovery.requester.answered(asked[2]!['time']);
-    await recovery.stop();
-    store.close();
+    run.recovery.requester.answered(asked[2]!['time']);
+    await run.recovery.stop();
+    run.store.close();
     clock.advance(60_000);
-    restart();
-    store = openStore(file);
-    recovery = run(store);
-    recovery.start();
-    recovery.listenerHooks().onConnect();
+    run = boot();
     expect(asked[3]).toMatchObject({ lost_connection_time: isoUTC(T0 + 735_000), restored_connection_time: isoUTC(T0 + 795_000) });
-    await recovery.stop();
-    store.close();
+    await run.recovery.stop();
+    run.store.close();
   });
 });
 
