@@ -177,7 +177,7 @@ export async function oursThroughput(o: OursOptions): Promise<OursResult> {
       durable: o.durable,
       clientId: uid('bench-ours'),
       nodeArgs: [...listenerNodeArgs, ...(o.nodeArgs ?? [])],
-      ...(o.topics ? { topics: o.topics } : {}),
+      ...(o.topics ? { args: o.topics.flatMap((t) => ['--topic', t]) } : {}),
     });
     const group = new PublisherGroup(broker.port, { ...o.load, qos: o.qos });
     const watcher = new RowWatcher(listener.dbFile);

@@ -26,8 +26,8 @@ export interface ListenerOptions {
   clientId: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
-  /** --topic filters (default: the listener's, ECCTempHum). */
-  topics?: string[];
+  /** Extra listener flags, e.g. --http 0 --availability-topic tele/+/LWT. */
+  args?: string[];
 }
 
 export class ListenerProcess {
@@ -63,7 +63,7 @@ export class ListenerProcess {
       '--qos', String(o.qos),
       '--client-id', o.clientId,
       ...(o.durable ? ['--durable'] : []),
-      ...(o.topics ?? []).flatMap((t) => ['--topic', t]),
+      ...(o.args ?? []),
     ];
     const subscribedBefore = this.subscribedCount();
     this.spawnedAt = Date.now();
