@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
+import { SensorAlerts } from './alerts/sensor-alerts.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
 import type { MailCredentials } from './alerts/mail-account.js';
 import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
@@ -45,6 +46,7 @@ export class ListenerApp {
   private qos2Store: DurableIncomingStore | undefined;
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
+  private sensorAlerts: SensorAlerts | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
@@ -83,6 +85,11 @@ export class ListenerApp {
     return this.archiver;
   }
 
+  /** Per-sensor alerts; snapshot() is what /api/alerts shows (via alertsReport). */
+  get sensorAlertChecks(): SensorAlerts | undefined {
+    return this.sensorAlerts;
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     const c = this.config;
@@ -106,14 +113,16 @@ export class ListenerApp {
           storeLog.warn(`database writable again after ${attempts} failed commit(s)`);
           this.alerts?.storageRecovered();
         },
-        onCommitted: (outcome) => {
+        onCommitted: (outcome, items) => {
           if (outcome.sensorRows > 0) storeLog.info(`${outcome.sensorRows} sensor metadata change(s) recorded`);
           if (outcome.duplicates > 0) storeLog.debug(`${outcome.duplicates} redelivered message(s) already stored; acknowledged only`);
           this.archiver?.noteStored(outcome.stored);
+          this.sensorAlerts?.noteCommitted(items);
         },
       });
       this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
       this.archiver.start();
+      this.startSensorAlerts();
 
       if (c.embeddedBroker) {
         const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
@@ -196,6 +205,7 @@ export class ListenerApp {
     this.mqttDebugLog?.reopen();
     this.log.info(`SIGHUP: log file${this.mqttDebugLog ? 's' : ''} reopened; re-reading the credentials files`);
     this.reloadMailCredentials();
+    this.sensorAlerts?.reloadRules();
     await this.reloadMqttCredentials();
   }
 
@@ -287,7 +297,9 @@ export class ListenerApp {
     this.running = false;
     // First: no restart may create a new client while the listener is being stopped.
     await this.dog?.stop();
-    await this.alerts?.stop();
+    const sensorAlertsStopped = this.sensorAlerts?.stop();
+    await this.alerts?.stop(); // also aborts a sensor alert digest in flight (one mailer)
+    await sensorAlertsStopped;
     this.listener?.pause();
     this.qos2Store?.stop();
     if (this.writer) {
@@ -302,6 +314,22 @@ export class ListenerApp {
     const t = this.writer?.totals;
     if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
     if (!this.deps.logger) await this.logger?.close();
+  }
+
+  /** Before the first commit (held QoS 2 messages), so every committed reading is seen. */
+  private startSensorAlerts(): void {
+    const c = this.config;
+    if (!c.sensorAlerts) return;
+    this.sensorAlerts = new SensorAlerts({
+      config: c.sensorAlerts,
+      muteMs: c.silenceMinutes * 60_000,
+      mailer: () => this.mailer,
+      timers: this.deps.timers ?? realTimers,
+      log: this.logger!.child('alerts'),
+      dbFile: c.dbFile,
+      context: () => ({ host: hostname(), version: VERSION_LINE, pid: process.pid }),
+    });
+    this.sensorAlerts.start();
   }
 
   /** Watchdog + alerts: built before the listener starts so the mute state is loaded first. */

@@ -1,6 +1,7 @@
 // The command line (commander): every flag of the original, with its legacy spellings, plus ours.
 // Flags are typed here (numbers are numbers), then resolveConfig() validates the whole once.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { addSensorAlertOptions, sensorAlertFlags } from './alerts/sensor-alert-options.js';
 import { ConfigError, DEFAULTS, describeConfig, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import { parseDecimal, parseDuration } from './numbers.js';
@@ -166,6 +167,7 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('smtpPort', o['smtpPort']);
   set('smtpSecure', o['smtpSecure']);
   set('smtpInsecure', o['smtpInsecure']);
+  set('sensorAlerts', sensorAlertFlags(o));
   return raw;
 }
 
@@ -198,7 +200,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     })
     .showSuggestionAfterError(true)
     .addHelpText('after', EXIT_CODES_HELP);
-  addListenerOptions(program);
+  addSensorAlertOptions(addListenerOptions(program));
 
   const runListener = async (cmd: Command): Promise<void> => {
     const warnings: string[] = [];
@@ -270,6 +272,15 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       if (opts.json) io.out(JSON.stringify(status, null, 2));
       else for (const line of formatStatus(status)) io.out(line);
       setExit(status.stale ? 1 : 0);
+    });
+
+  program
+    .command('alerts')
+    .description('sensor alerts: current problems, mutes and when they end, mails waiting; reads the state file next to -n (no listener needed); exit 0, or 1 when a sensor has a problem')
+    .option('--json', 'print JSON, for scripts')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { printAlerts } = await import('./alerts/alerts-command.js');
+      setExit(printAlerts((cmd.optsWithGlobals()['lastNoticeFile'] as string | undefined) ?? DEFAULTS.lastNoticeFile, opts.json === true, io));
     });
 
   program

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
+import { describeSensorAlerts, resolveSensorAlerts, type SensorAlertConfig, type SensorAlertFlags } from './alerts/sensor-alert-options.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 2;
@@ -87,11 +88,14 @@ export interface Config {
   smtpInsecure: boolean;
   /** Mail alert credentials; undefined = alerts are logged only. */
   mail?: MailCredentials;
+  /** Per-sensor alerts (silence, battery, rules); undefined = none asked for. */
+  sensorAlerts?: SensorAlertConfig;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'sensorAlerts'>> & {
   clientId?: string;
+  sensorAlerts?: SensorAlertFlags;
 };
 
 export interface ResolveContext {
@@ -245,6 +249,8 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   if (config.smtpHost === '') throw new ConfigError('--smtp-host is empty: give the mail server host name');
   const mail = readMailCredentials(config.gmailCredentialsFile, config.gmailCredentialsExplicit, ctx.warnings);
   if (mail) config.mail = mail;
+  const sensorAlerts = resolveSensorAlerts(raw.sensorAlerts, config.lastNoticeFile);
+  if (sensorAlerts) config.sensorAlerts = sensorAlerts;
   if (raw.caFile !== undefined) config.caFile = raw.caFile;
   if (raw.mqttDebugLog !== undefined) {
     if (raw.mqttDebugLog.trim() === '') throw new ConfigError('--mqtt-debug-log is empty: give a file name');
@@ -257,7 +263,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, mail, ...rest } = config;
+  const { mqtt, mail, sensorAlerts, ...rest } = config;
   return {
     ...rest,
     mqtt: {
@@ -266,6 +272,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       source: mqtt.source,
     },
     mail: mail ? { ...mail, password: '********' } : null,
+    sensorAlerts: describeSensorAlerts(sensorAlerts),
   };
 }
 

@@ -1,0 +1,67 @@
+// What a sensor alert digest says: every new problem and every recovery since the last digest in
+// one mail (and one webhook body), newest facts first in the subject so a phone's notification
+// preview already says which sensor. Pure functions, tested without a mail server.
+import type { DigestLine } from './alert-state.js';
+import { localTime, minutes, PREFIX, type AlertMessage } from './alert-text.js';
+
+export interface DigestContext {
+  host: string;
+  version: string;
+  pid: number;
+  /** -s: how long a (sensor, kind) stays muted after it was mailed. */
+  muteMs: number;
+  stateFile: string;
+}
+
+/** A mail of 500 lines is still read; one of 50 000 is not. The rest: `alerts`. */
+const MAX_LINES_PER_SECTION = 200;
+
+function section(title: string, lines: readonly DigestLine[]): string[] {
+  if (lines.length === 0) return [];
+  const width = Math.min(32, Math.max(...lines.map((l) => l.sensor.length)) + 2);
+  const shown = lines.slice(0, MAX_LINES_PER_SECTION).map((l) => `  ${l.sensor.padEnd(width)}${l.kind}: ${l.text}`);
+  if (lines.length > shown.length) shown.push(`  … and ${lines.length - shown.length} more (run: mqtt-iot-listener alerts)`);
+  return [`${title} (${lines.length}):`, ...shown, ''];
+}
+
+function summary(lines: readonly DigestLine[]): string {
+  const problems = lines.filter((l) => l.type === 'problem');
+  const recoveries = lines.length - problems.length;
+  const parts: string[] = [];
+  if (problems.length > 0) parts.push(`${problems.length} sensor problem${problems.length === 1 ? '' : 's'}`);
+  if (recoveries > 0) parts.push(`${recoveries} recover${recoveries === 1 ? 'y' : 'ies'}`);
+  const first = (problems.length > 0 ? problems : lines).slice(0, 3).map((l) => `${l.sensor} ${l.type === 'problem' ? l.kind : 'OK'}`);
+  const more = (problems.length > 0 ? problems.length : lines.length) > 3 ? ', …' : '';
+  return `${parts.join(', ')} — ${first.join(', ')}${more}`;
+}
+
+export function digestMessage(ctx: DigestContext, lines: readonly DigestLine[], now: number): AlertMessage {
+  const problems = lines.filter((l) => l.type === 'problem');
+  const recoveries = lines.filter((l) => l.type === 'recovery');
+  const body = [
+    `Sensor alerts from ${ctx.host} at ${localTime(now)}:`,
+    '',
+    ...section('NEW PROBLEMS', problems),
+    ...section('RECOVERED', recoveries),
+    `Each sensor and kind of problem is mailed at most once every ${minutes(ctx.muteMs)} min (-s); a line under RECOVERED follows when a mailed problem ends.`,
+    `Current problems and mutes: run "mqtt-iot-listener alerts" (state file ${ctx.stateFile}).`,
+    '',
+    `Host:      ${ctx.host}`,
+    `Listener:  ${ctx.version}, pid ${ctx.pid}`,
+  ];
+  return { subject: `${PREFIX} ${ctx.host}: ${summary(lines)}`, text: `${body.join('\n')}\n` };
+}
+
+/** The webhook's JSON body: the same digest, structured for automation. */
+export function digestJson(ctx: DigestContext, lines: readonly DigestLine[], now: number): Record<string, unknown> {
+  const message = digestMessage(ctx, lines, now);
+  return {
+    source: 'mqtt-iot-listener',
+    host: ctx.host,
+    atUTC: new Date(now).toISOString(),
+    title: message.subject,
+    text: message.text,
+    problems: lines.filter((l) => l.type === 'problem').map(({ sensor, kind, atUTC, text }) => ({ sensor, kind, atUTC, text })),
+    recoveries: lines.filter((l) => l.type === 'recovery').map(({ sensor, kind, atUTC, text }) => ({ sensor, kind, atUTC, text })),
+  };
+}
