@@ -40,7 +40,11 @@ export class DigestOutbox {
     if (this.sending) return this.sending;
     const mailer = this.o.mailer();
     if (this.halted || !mailer || this.state().outbox.length === 0 || this.o.now() < this.nextTryAt) return Promise.resolve();
-    this.sending = this.send(mailer).finally(() => (this.sending = undefined));
+    this.sending = this.send(mailer).finally(() => {
+      this.sending = undefined;
+      // Lines queued while that mail was on its way go now, not a cycle later.
+      if (this.failures === 0) void this.deliver();
+    });
     return this.sending;
   }
 
@@ -62,7 +66,7 @@ export class DigestOutbox {
       this.stats.digests++;
       this.restartMutes(state, lines, now);
       if (state.mailFailingSinceUTC !== undefined) {
-        this.o.log.info(`sensor alert digest delivered after ${this.failures} failed tr${this.failures === 1 ? 'y' : 'ies'} since ${localTime(Date.parse(state.mailFailingSinceUTC))} (${lines.length} line(s)); server answered: ${info.response}`);
+        this.o.log.info(`sensor alert digest delivered (${lines.length} line(s)); the mail server had failed since ${localTime(Date.parse(state.mailFailingSinceUTC))}; it answered: ${info.response}`);
         delete state.mailFailingSinceUTC;
       } else {
         this.o.log.info(`sensor alert digest "${message.subject}" sent to ${mailer.recipients.join(', ')}; server answered: ${info.response}`);
