@@ -68,7 +68,7 @@ Exit codes:
   4  another instance is already running on the same database (<db>.lock)
 
 Signals: SIGTERM/SIGINT (Ctrl+C) stop gracefully within 5 s (a second one forces the exit);
-SIGHUP reopens the log file and re-reads the credentials files (-c, -m).
+SIGHUP reopens the log file and re-reads the credentials files (-c, -m) and --alert-rules.
 status exits 0, or 1 when --stale is given and a sensor is older, or 2 if the database cannot be read.`;
 
 /** Adds every listener flag to a command. Long kebab-case names; legacy ones are aliases. */

@@ -16,9 +16,8 @@ export interface DigestContext {
 /** A mail of 500 lines is still read; one of 50 000 is not. The rest: `alerts`. */
 const MAX_LINES_PER_SECTION = 200;
 
-function section(title: string, lines: readonly DigestLine[]): string[] {
+function section(title: string, lines: readonly DigestLine[], width: number): string[] {
   if (lines.length === 0) return [];
-  const width = Math.min(32, Math.max(...lines.map((l) => l.sensor.length)) + 2);
   const shown = lines.slice(0, MAX_LINES_PER_SECTION).map((l) => `  ${l.sensor.padEnd(width)}${l.kind}: ${l.text}`);
   if (lines.length > shown.length) shown.push(`  … and ${lines.length - shown.length} more (run: mqtt-iot-listener alerts)`);
   return [`${title} (${lines.length}):`, ...shown, ''];
@@ -38,11 +37,13 @@ function summary(lines: readonly DigestLine[]): string {
 export function digestMessage(ctx: DigestContext, lines: readonly DigestLine[], now: number): AlertMessage {
   const problems = lines.filter((l) => l.type === 'problem');
   const recoveries = lines.filter((l) => l.type === 'recovery');
+  // One sensor column for both sections; a very long name just pushes its own line.
+  const width = Math.min(32, Math.max(...lines.map((l) => l.sensor.length)) + 2);
   const body = [
     `Sensor alerts from ${ctx.host} at ${localTime(now)}:`,
     '',
-    ...section('NEW PROBLEMS', problems),
-    ...section('RECOVERED', recoveries),
+    ...section('NEW PROBLEMS', problems, width),
+    ...section('RECOVERED', recoveries, width),
     `Each sensor and kind of problem is mailed at most once every ${minutes(ctx.muteMs)} min (-s); a line under RECOVERED follows when a mailed problem ends.`,
     `Current problems and mutes: run "mqtt-iot-listener alerts" (state file ${ctx.stateFile}).`,
     '',

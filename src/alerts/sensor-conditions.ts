@@ -3,7 +3,8 @@
 // rule's `for` is judged on every reading — a single spike between two checks resets it — and
 // nothing polls the database. At start it is seeded with each sensor's last reading time from the
 // database, so a sensor that went quiet while the listener was down is still noticed.
-import { localTime, minutes } from './alert-text.js';
+import { formatAge } from '../status.js';
+import { localTime } from './alert-text.js';
 import { holds, type AlertRule, type ReadingValues } from './rules.js';
 
 export const SILENT = 'silent';
@@ -99,7 +100,7 @@ export class SensorConditions {
     // Counted from the start at the earliest: while the listener was down, nobody could hear it.
     const quietMs = now - (s.live ? s.lastSeen : Math.max(s.lastSeen, this.startedAt));
     if (quietMs >= this.silenceMs!) {
-      return { state: 'holds', finding: { sensor, kind: SILENT, since: s.lastSeen, detail: `no reading since ${localTime(s.lastSeen)} (${minutes(now - s.lastSeen)} min)` } };
+      return { state: 'holds', finding: { sensor, kind: SILENT, since: s.lastSeen, detail: `no reading since ${localTime(s.lastSeen)} (${formatAge((now - s.lastSeen) / 1000)})` } };
     }
     return s.live ? { state: 'clear', detail: `reporting again, last reading ${localTime(s.lastSeen)}` } : { state: 'unknown' };
   }
@@ -115,7 +116,7 @@ export class SensorConditions {
     const detail =
       rule.kind === 'battery low'
         ? `battery at ${st.value} % (below ${c.limit} %)`
-        : `${c.column} is ${st.value} (rule: ${rule.kind}), since ${localTime(st.since)}`;
+        : `${c.column} is ${st.value}, since ${localTime(st.since)}`;
     return { state: 'holds', finding: { sensor, kind: rule.kind, since: st.since, detail } };
   }
 }
