@@ -67,6 +67,20 @@ function tableExists(db: BetterSqlite3.Database, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?").get(name) !== undefined;
 }
 
+/** Distinct sensor names by hopping along the index (one lookup per sensor, not a full scan). */
+export function sensorNames(db: BetterSqlite3.Database): string[] {
+  return db
+    .prepare(
+      `WITH RECURSIVE s(name) AS (
+         SELECT MIN(sensorName) FROM ${READINGS_TABLE}
+         UNION ALL
+         SELECT (SELECT MIN(sensorName) FROM ${READINGS_TABLE} WHERE sensorName > s.name) FROM s WHERE s.name IS NOT NULL)
+       SELECT name FROM s WHERE name IS NOT NULL`,
+    )
+    .pluck()
+    .all() as string[];
+}
+
 export function readStatus(dbFile: string, options: StatusOptions = {}): DatabaseStatus {
   const nowMs = (options.now ?? Date.now)();
   const db = openReadOnly(dbFile);
@@ -79,17 +93,7 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
     }
     if (!hasReadings) throw new ConfigError(`${dbFile} is not a listener database (it has no ${READINGS_TABLE} table)`);
 
-    // Distinct sensor names by hopping along the index (one lookup per sensor, not a full scan).
-    const names = db
-      .prepare(
-        `WITH RECURSIVE s(name) AS (
-           SELECT MIN(sensorName) FROM ${READINGS_TABLE}
-           UNION ALL
-           SELECT (SELECT MIN(sensorName) FROM ${READINGS_TABLE} WHERE sensorName > s.name) FROM s WHERE s.name IS NOT NULL)
-         SELECT name FROM s WHERE name IS NOT NULL`,
-      )
-      .pluck()
-      .all() as string[];
+    const names = sensorNames(db);
     const lastOf = db.prepare(
       `SELECT recordWrittenUTC, temperatureF, relHumidityPercent, dewPointF, battVoltage, battPercent, apRSSI
          FROM ${READINGS_TABLE} WHERE sensorName = ? ORDER BY recordWrittenUTC DESC LIMIT 1`,
