@@ -305,6 +305,35 @@ describe('battery low and rules', () => {
   });
 });
 
+describe('rules across a restart', () => {
+  it('a rule that fired stays a problem after a restart while its condition holds, and recovers on a reading that ends it', async () => {
+    const broker = await startAedes();
+    cleanups.push(() => broker.stop());
+    const smtp = await startSmtp({ mode: 'plain', user: FROM, pass: PASSWORD });
+    cleanups.push(() => smtp.stop());
+    const dir = tempDir('sensor-alerts-');
+    const rules = join(dir, 'rules.json');
+    writeFileSync(rules, JSON.stringify([{ sensor: 'Basement', when: 'temperatureF < 40', for: '5m' }]));
+    const first = await rig({ rulesFile: rules }, { dir, broker, smtp });
+    await publish(first, reading('Basement', { temperatureF: 35 }));
+    await cycles(first, 5);
+    await waitFor(() => smtp.mails.length === 1, 15_000, 'rule digest');
+    await waitFor(() => first.app.sensorAlertChecks!.snapshot()!.outbox.length === 0, 10_000, 'outbox emptied');
+    await first.stop();
+
+    const second = await rig({ rulesFile: rules }, { dir, broker, smtp });
+    await publish(second, reading('Basement', { temperatureF: 36 })); // still cold, its `for` starts anew
+    await cycles(second, 3);
+    expect(problems(second)).toEqual([expect.objectContaining({ sensor: 'Basement', kind: 'temperatureF < 40 for 5m', announced: true })]);
+    await sleep(200);
+    expect(smtp.mails).toHaveLength(1); // no false recovery, no second problem mail
+    await publish(second, reading('Basement', { temperatureF: 50 }));
+    await cycles(second, 1);
+    await waitFor(() => smtp.mails.length === 2, 15_000, 'recovery digest');
+    expect(smtp.mails[1]!.text).toMatch(/RECOVERED \(1\):\r?\n {2}Basement +temperatureF < 40 for 5m: temperatureF is 50/);
+  });
+});
+
 describe('mail server down', () => {
   it('keeps the digest queued across a restart, logs the failure once, and delivers problem and recovery in one mail', async () => {
     const broker = await startAedes();

@@ -18,7 +18,8 @@ export interface Finding {
 
 /**
  * holds: the problem is there now; clear: it is not; unknown: nothing seen since this start that
- * could tell (a remembered problem is then kept as it is, and no new one raised).
+ * could tell, or a rule's condition met but not yet for its `for` (a remembered problem is then
+ * kept as it is, and no new one raised).
  */
 export type Verdict = { state: 'holds'; finding: Finding } | { state: 'clear'; detail: string } | { state: 'unknown' };
 
@@ -109,10 +110,13 @@ export class SensorConditions {
     const st = s.streaks.get(rule.kind);
     if (!st) return { state: 'unknown' };
     const c = rule.condition;
-    if (st.since === undefined || now - st.since < rule.forMs) {
+    if (st.since === undefined) {
       const value = st.value === null || st.value === undefined ? 'not reported' : String(st.value);
       return { state: 'clear', detail: rule.kind === 'battery low' ? `battery at ${value} %` : `${c.column} is ${value}` };
     }
+    // Met, but not for long enough yet: no new problem, and a known one (e.g. from before a
+    // restart) is not over either — only a reading that does not meet the condition ends it.
+    if (now - st.since < rule.forMs) return { state: 'unknown' };
     const detail =
       rule.kind === 'battery low'
         ? `battery at ${st.value} % (below ${c.limit} %)`
