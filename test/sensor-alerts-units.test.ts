@@ -1,7 +1,7 @@
 // The rule parser, the flags (exit 2 with one line), the `alerts` command without a listener, and
 // the webhook's retries against a real node:http server on 127.0.0.1 that fails twice.
 import { createServer, type IncomingMessage as HttpRequest } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alertsReport } from '../src/alerts/alerts-report.js';
@@ -63,6 +63,15 @@ describe('alert rules', () => {
     expect(r.err).toMatch(/^error: (alert rules file|cannot read)/);
     expect(r.err).toMatch(reason);
     expect(r.err).toContain(file);
+  });
+
+  it('the listener itself refuses to start on a rule with an unknown column (exit 2, nothing created)', async () => {
+    const dir = tempDir('rules-run-');
+    const file = rulesFile([{ sensor: '*', when: 'humidity > 80' }]);
+    const r = await run(['-d', join(dir, 'db.sqlite3'), '-l', join(dir, 'listener.log'), '--no-console', '--alert-rules', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^error: alert rules file .*: rule 1 \{"sensor":"\*","when":"humidity > 80"\}: unknown column "humidity"; the columns are /);
+    expect(existsSync(join(dir, 'db.sqlite3'))).toBe(false);
   });
 
   it('check-config shows the sensor alerts with the webhook secret masked; bad flags exit 2', async () => {

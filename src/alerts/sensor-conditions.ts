@@ -34,6 +34,8 @@ interface SensorView {
   /** A reading arrived since this start (not only the database's last one). */
   live: boolean;
   streaks: Map<string, Streak>;
+  /** The rules that apply to this sensor with their streaks (built at its first reading). */
+  checks: Array<{ rule: AlertRule; streak: Streak }> | undefined;
 }
 
 export function problemKey(sensor: string, kind: string): string {
@@ -56,34 +58,46 @@ export class SensorConditions {
   setRules(rules: readonly AlertRule[]): void {
     this.rules = rules;
     // Streaks of a rule that is gone or changed would be judged against the wrong condition.
-    for (const s of this.sensors.values()) s.streaks.clear();
+    for (const s of this.sensors.values()) {
+      s.streaks.clear();
+      s.checks = undefined;
+    }
   }
 
   /** The database's last reading of a sensor (at start). */
   seed(sensor: string, lastSeen: number): void {
-    if (!this.sensors.has(sensor)) this.sensors.set(sensor, { lastSeen, live: false, streaks: new Map() });
+    if (!this.sensors.has(sensor)) this.sensors.set(sensor, { lastSeen, live: false, streaks: new Map(), checks: undefined });
   }
 
   /** A committed reading; cheap (runs after every commit). */
   noteReading(sensor: string, values: ReadingValues, at: number): void {
     let s = this.sensors.get(sensor);
     if (!s) {
-      s = { lastSeen: at, live: true, streaks: new Map() };
+      s = { lastSeen: at, live: true, streaks: new Map(), checks: undefined };
       this.sensors.set(sensor, s);
     }
     s.lastSeen = Math.max(s.lastSeen, at);
     s.live = true;
+    s.checks ??= this.checksFor(sensor, s);
+    for (const { rule, streak } of s.checks) {
+      streak.value = values[rule.condition.column];
+      if (holds(rule.condition, values)) streak.since ??= at;
+      else streak.since = undefined;
+    }
+  }
+
+  private checksFor(sensor: string, s: SensorView): Array<{ rule: AlertRule; streak: Streak }> {
+    const checks: Array<{ rule: AlertRule; streak: Streak }> = [];
     for (const rule of this.rules) {
       if (rule.sensor !== '*' && rule.sensor !== sensor) continue;
-      let st = s.streaks.get(rule.kind);
-      if (!st) {
-        st = { since: undefined, value: undefined };
-        s.streaks.set(rule.kind, st);
+      let streak = s.streaks.get(rule.kind);
+      if (!streak) {
+        streak = { since: undefined, value: undefined };
+        s.streaks.set(rule.kind, streak);
       }
-      st.value = values[rule.condition.column];
-      if (holds(rule.condition, values)) st.since ??= at;
-      else st.since = undefined;
+      checks.push({ rule, streak });
     }
+    return checks;
   }
 
   /** Every (sensor, kind) this view can judge now, with its verdict. */
