@@ -15,7 +15,6 @@ import { digestJson, type DigestContext } from './digest-text.js';
 import { batteryRule, readRulesFile, type AlertRule } from './rules.js';
 import type { SensorAlertConfig } from './sensor-alert-options.js';
 import { problemKey, SensorConditions, SILENT } from './sensor-conditions.js';
-import { lastReadingPerSensor } from './sensor-seed.js';
 import { WebhookSender } from './webhook.js';
 
 export interface SensorAlertsOptions {
@@ -26,8 +25,8 @@ export interface SensorAlertsOptions {
   mailer: () => AlertMailer | undefined;
   timers: Timers;
   log: Logger;
-  /** The database, read once at start for each sensor's last reading. */
-  dbFile: string;
+  /** Each sensor's last reading time in the database (ms), read once at start. */
+  lastReadings: () => Promise<Map<string, number>>;
   context: () => Omit<DigestContext, 'muteMs' | 'stateFile'>;
 }
 
@@ -66,13 +65,18 @@ export class SensorAlerts {
   }
 
   /** Loads the state file, seeds each sensor's last reading from the database, starts the cycle. */
-  start(): void {
+  async start(): Promise<void> {
     if (this.running) return;
     const c = this.o.config;
     const now = this.o.timers.now();
     this.state = this.file.load(now);
     this.conditions = new SensorConditions(this.rules, c.silenceMs, now);
-    for (const [sensor, at] of lastReadingPerSensor(this.o.dbFile)) this.conditions.seed(sensor, at);
+    try {
+      for (const [sensor, at] of await this.o.lastReadings()) this.conditions.seed(sensor, at);
+    } catch (err) {
+      // Not worth refusing to store readings over: only sensors that never report again go unnoticed.
+      this.o.log.warn(`cannot read the sensors' last readings from the database (${(err as Error).message}): silence is judged only for sensors that report after this start`);
+    }
     const kinds = [
       ...(c.silenceMs !== undefined ? [`silent after ${minutes(c.silenceMs)} min`] : []),
       ...this.rules.map((r) => `${r.sensor === '*' ? 'any sensor' : r.sensor}: ${r.kind}`),
