@@ -9,11 +9,13 @@ import { printAlerts } from '../src/alerts/alerts-command.js';
 import type { AlertsReport } from '../src/alerts/alerts-report.js';
 import type { SensorAlertFlags } from '../src/alerts/sensor-alert-options.js';
 import { ListenerApp } from '../src/app.js';
+import type { RawOptions } from '../src/config.js';
 import type { AppLogger } from '../src/logging/logger.js';
+import { PostgresServer } from './helpers/postgres.js';
 import { startAedes, type TestBroker } from './helpers/brokers.js';
 import { ManualClock } from './helpers/manual-clock.js';
 import { startSmtp, type TestSmtp } from './helpers/smtp.js';
-import { count, publisher, sleep, tempDir, testConfig, testLogger, waitFor } from './helpers/util.js';
+import { publisher, sleep, tempDir, testConfig, testLogger, waitFor } from './helpers/util.js';
 
 const FROM = 'alerts@example.org';
 const PASSWORD = 'abcdefghijklmnop';
@@ -40,7 +42,7 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-async function rig(flags: SensorAlertFlags, options: { dir?: string; broker?: TestBroker; smtp?: TestSmtp; smtpDown?: boolean; clock?: ManualClock } = {}): Promise<Rig> {
+async function rig(flags: SensorAlertFlags, options: { dir?: string; broker?: TestBroker; smtp?: TestSmtp; smtpDown?: boolean; clock?: ManualClock; raw?: RawOptions } = {}): Promise<Rig> {
   const dir = options.dir ?? tempDir('sensor-alerts-');
   const broker = options.broker ?? (await startAedes());
   if (!options.broker) cleanups.push(() => broker.stop());
@@ -63,6 +65,7 @@ async function rig(flags: SensorAlertFlags, options: { dir?: string; broker?: Te
       smtpPort: smtp.port,
       smtpSecure: false,
       sensorAlerts: flags,
+      ...options.raw,
     }),
     { logger, timers: clock, onFatal: () => undefined },
   );
@@ -81,14 +84,15 @@ async function rig(flags: SensorAlertFlags, options: { dir?: string; broker?: Te
 
 /** Publishes readings (QoS 1) and waits until all of them are committed. */
 async function publish(r: Rig, ...payloads: string[]): Promise<void> {
-  const before = count(r.app.config.dbFile, 'ECCTempHum');
+  const stored = (): number => r.app.readingWriter!.totals.stored;
+  const before = stored();
   const pub = await publisher(r.broker.port);
   try {
     await Promise.all(payloads.map((p) => pub.publishAsync('ECCTempHum', p, { qos: 1 })));
   } finally {
     await pub.endAsync();
   }
-  await waitFor(() => count(r.app.config.dbFile, 'ECCTempHum') >= before + payloads.length, 20_000, `${payloads.length} reading(s) stored`);
+  await waitFor(() => stored() >= before + payloads.length, 20_000, `${payloads.length} reading(s) stored`);
 }
 
 /** Moves the clock one alert cycle at a time, letting each cycle's mail attempt run. */
@@ -331,6 +335,29 @@ describe('rules across a restart', () => {
     await cycles(second, 1);
     await waitFor(() => smtp.mails.length === 2, 15_000, 'recovery digest');
     expect(smtp.mails[1]!.text).toMatch(/RECOVERED \(1\):\r?\n {2}Basement +temperatureF < 40 for 5m: temperatureF is 50/);
+  });
+});
+
+describe('with PostgreSQL (-d postgres://…)', () => {
+  it('a sensor that reported before a restart and never since is found silent: its last reading is read from PostgreSQL', async () => {
+    const server = new PostgresServer({ fsync: false });
+    await server.start();
+    cleanups.push(() => server.destroy());
+    const broker = await startAedes();
+    cleanups.push(() => broker.stop());
+    const smtp = await startSmtp({ mode: 'plain', user: FROM, pass: PASSWORD });
+    cleanups.push(() => smtp.stop());
+    const dir = tempDir('sensor-alerts-pg-');
+    const raw: RawOptions = { dbFile: server.url(), clientId: 'sensor-alerts-pg' };
+    const first = await rig({ sensorSilenceMinutes: 3 }, { dir, broker, smtp, raw });
+    await publish(first, reading('Crypt'));
+    await first.stop();
+
+    const second = await rig({ sensorSilenceMinutes: 3 }, { dir, broker, smtp, raw });
+    await cycles(second, 3); // Crypt says nothing after this start
+    await waitFor(() => smtp.mails.length === 1, 15_000, 'silence digest');
+    expect(smtp.mails[0]!.subject).toMatch(/: 1 sensor problem — Crypt silent$/);
+    expect(logText(second)).not.toContain(server.password);
   });
 });
 
