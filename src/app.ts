@@ -351,6 +351,11 @@ export class ListenerApp {
       context: () => ({ host: hostname(), version: VERSION_LINE, pid: process.pid }),
     });
     await this.sensorAlerts.start();
+    if (c.shareGroup !== undefined) {
+      this.logger!.child('alerts').warn(
+        `sensor alerts with --share-group: this member judges only the readings the broker hands to it, and every member with these flags mails on its own; turn them on for one member only`,
+      );
+    }
   }
 
   /**
