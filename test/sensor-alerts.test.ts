@@ -82,6 +82,15 @@ async function rig(flags: SensorAlertFlags, options: { dir?: string; broker?: Te
   return { dir, app, clock, broker, smtp, logFile: join(dir, 'test.log'), lastNoticeFile, stop };
 }
 
+/** A broker and a mail server that outlive one listener (for restarts). */
+async function servers(): Promise<{ broker: TestBroker; smtp: TestSmtp }> {
+  const broker = await startAedes();
+  cleanups.push(() => broker.stop());
+  const smtp = await startSmtp({ mode: 'plain', user: FROM, pass: PASSWORD });
+  cleanups.push(() => smtp.stop());
+  return { broker, smtp };
+}
+
 /** Publishes readings (QoS 1) and waits until all of them are committed. */
 async function publish(r: Rig, ...payloads: string[]): Promise<void> {
   const stored = (): number => r.app.readingWriter!.totals.stored;
@@ -178,10 +187,7 @@ describe('sensor silence', () => {
 
 describe('mutes', () => {
   it('a (sensor, kind) mailed before a restart stays muted after it; the alerts command shows the problem and the mute', async () => {
-    const broker = await startAedes();
-    cleanups.push(() => broker.stop());
-    const smtp = await startSmtp({ mode: 'plain', user: FROM, pass: PASSWORD });
-    cleanups.push(() => smtp.stop());
+    const { broker, smtp } = await servers();
     const dir = tempDir('sensor-alerts-');
     const first = await rig({ sensorSilenceMinutes: 3 }, { dir, broker, smtp });
     await publish(first, reading('Boiler'));
@@ -311,10 +317,7 @@ describe('battery low and rules', () => {
 
 describe('rules across a restart', () => {
   it('a rule that fired stays a problem after a restart while its condition holds, and recovers on a reading that ends it', async () => {
-    const broker = await startAedes();
-    cleanups.push(() => broker.stop());
-    const smtp = await startSmtp({ mode: 'plain', user: FROM, pass: PASSWORD });
-    cleanups.push(() => smtp.stop());
+    const { broker, smtp } = await servers();
     const dir = tempDir('sensor-alerts-');
     const rules = join(dir, 'rules.json');
     writeFileSync(rules, JSON.stringify([{ sensor: 'Basement', when: 'temperatureF < 40', for: '5m' }]));
@@ -343,10 +346,7 @@ describe('with PostgreSQL (-d postgres://…)', () => {
     const server = new PostgresServer({ fsync: false });
     await server.start();
     cleanups.push(() => server.destroy());
-    const broker = await startAedes();
-    cleanups.push(() => broker.stop());
-    const smtp = await startSmtp({ mode: 'plain', user: FROM, pass: PASSWORD });
-    cleanups.push(() => smtp.stop());
+    const { broker, smtp } = await servers();
     const dir = tempDir('sensor-alerts-pg-');
     const raw: RawOptions = { dbFile: server.url(), clientId: 'sensor-alerts-pg' };
     const first = await rig({ sensorSilenceMinutes: 3 }, { dir, broker, smtp, raw });
@@ -363,10 +363,7 @@ describe('with PostgreSQL (-d postgres://…)', () => {
 
 describe('mail server down', () => {
   it('keeps the digest queued across a restart, logs the failure once, and delivers problem and recovery in one mail', async () => {
-    const broker = await startAedes();
-    cleanups.push(() => broker.stop());
-    const smtp = await startSmtp({ mode: 'plain', user: FROM, pass: PASSWORD });
-    cleanups.push(() => smtp.stop());
+    const { broker, smtp } = await servers();
     await smtp.stop();
     const dir = tempDir('sensor-alerts-');
     const first = await rig({ sensorSilenceMinutes: 2 }, { dir, broker, smtp });
