@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { printAlerts } from '../src/alerts/alerts-command.js';
+import { printAlerts, readAlertsReport } from '../src/alerts/alerts-command.js';
 import type { AlertsReport } from '../src/alerts/alerts-report.js';
 import type { SensorAlertFlags } from '../src/alerts/sensor-alert-options.js';
 import { ListenerApp } from '../src/app.js';
@@ -207,6 +207,10 @@ describe('mutes', () => {
     expect(smtp.mails).toHaveLength(2);
     expect(logText(second)).toMatch(/INFO \[alerts\] sensor Boiler: silent: no reading since .* — muted until .*\(mailed .*, -s 1440 min\)/);
 
+    // /api/alerts (the running listener's live state) and `alerts` (the file) say the same.
+    const t = Date.now();
+    const live = readAlertsReport(second.lastNoticeFile, second.app.sensorAlertChecks!.snapshot(), t);
+    await waitFor(() => JSON.stringify(readAlertsReport(second.lastNoticeFile, undefined, t)) === JSON.stringify(live), 5_000, 'state file written');
     const { code, report } = alertsJson(second);
     expect(code).toBe(1);
     expect(report.problems).toEqual([expect.objectContaining({ sensor: 'Boiler', kind: 'silent', mailed: false })]);
