@@ -241,6 +241,29 @@ describe('mutes', () => {
   });
 });
 
+describe('reminders', () => {
+  it('a problem that outlasts its mute is mailed again once every -s, under STILL UNRESOLVED, until it ends', async () => {
+    const r = await rig({ batteryLowPercent: 15 }, { raw: { silenceMinutes: 10 } });
+    await publish(r, reading('Vestry', { battPercent: 9 }));
+    await cycles(r, 1);
+    await waitFor(() => r.smtp.mails.length === 1, 15_000, 'battery digest');
+    await cycles(r, 9);
+    await sleep(200);
+    expect(r.smtp.mails).toHaveLength(1); // muted for 10 min from the delivery
+    await cycles(r, 2);
+    await waitFor(() => r.smtp.mails.length === 2, 15_000, 'reminder digest');
+    expect(r.smtp.mails[1]!.subject).toMatch(/: 1 still unresolved — Vestry battery low$/);
+    expect(r.smtp.mails[1]!.text).toMatch(/STILL UNRESOLVED \(1\):\r?\n {2}Vestry +battery low: battery at 9 % \(below 15 %\)/);
+    await cycles(r, 5);
+    await sleep(200);
+    expect(r.smtp.mails).toHaveLength(2);
+    await publish(r, reading('Vestry', { battPercent: 100 }));
+    await cycles(r, 1);
+    await waitFor(() => r.smtp.mails.length === 3, 15_000, 'recovery digest');
+    expect(r.smtp.mails[2]!.subject).toMatch(/: 1 recovery — Vestry OK$/);
+  });
+});
+
 describe('battery low and rules', () => {
   it('a low battery in a real reading raises "battery low" with the value; the webhook gets the same digest as JSON', async () => {
     const { createServer } = await import('node:http');
@@ -267,6 +290,7 @@ describe('battery low and rules', () => {
       source: 'mqtt-iot-listener',
       title: r.smtp.mails[0]!.subject,
       problems: [{ sensor: 'Sanctuary', kind: 'battery low', text: 'battery at 8 % (below 15 %)' }],
+      reminders: [],
       recoveries: [],
     });
 

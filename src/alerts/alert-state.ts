@@ -29,7 +29,8 @@ export interface MuteRecord {
 }
 
 export interface DigestLine {
-  type: 'problem' | 'recovery';
+  /** reminder: a problem still there when its mute ended (once every -s). */
+  type: 'problem' | 'reminder' | 'recovery';
   sensor: string;
   kind: string;
   atUTC: string;

@@ -91,7 +91,7 @@ export class DigestOutbox {
 
   private restartMutes(state: AlertState, lines: AlertState['outbox'], now: number): void {
     if (this.o.muteMs <= 0) return;
-    const mailed = new Set(lines.filter((l) => l.type === 'problem').map((l) => problemKey(l.sensor, l.kind)));
+    const mailed = new Set(lines.filter((l) => l.type !== 'recovery').map((l) => problemKey(l.sensor, l.kind)));
     for (const m of state.mutes) {
       if (!mailed.has(problemKey(m.sensor, m.kind))) continue;
       m.mailedUTC = new Date(now).toISOString();

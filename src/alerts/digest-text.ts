@@ -23,28 +23,32 @@ function section(title: string, lines: readonly DigestLine[], width: number): st
   return [`${title} (${lines.length}):`, ...shown, ''];
 }
 
+const ofType = (lines: readonly DigestLine[], type: DigestLine['type']): DigestLine[] => lines.filter((l) => l.type === type);
+
 function summary(lines: readonly DigestLine[]): string {
-  const problems = lines.filter((l) => l.type === 'problem');
-  const recoveries = lines.length - problems.length;
+  const problems = ofType(lines, 'problem');
+  const reminders = ofType(lines, 'reminder');
+  const recoveries = ofType(lines, 'recovery');
   const parts: string[] = [];
   if (problems.length > 0) parts.push(`${problems.length} sensor problem${problems.length === 1 ? '' : 's'}`);
-  if (recoveries > 0) parts.push(`${recoveries} recover${recoveries === 1 ? 'y' : 'ies'}`);
-  const first = (problems.length > 0 ? problems : lines).slice(0, 3).map((l) => `${l.sensor} ${l.type === 'problem' ? l.kind : 'OK'}`);
-  const more = (problems.length > 0 ? problems.length : lines.length) > 3 ? ', …' : '';
-  return `${parts.join(', ')} — ${first.join(', ')}${more}`;
+  if (reminders.length > 0) parts.push(`${reminders.length} still unresolved`);
+  if (recoveries.length > 0) parts.push(`${recoveries.length} recover${recoveries.length === 1 ? 'y' : 'ies'}`);
+  // The subject names the most urgent lines: new problems, else reminders, else recoveries.
+  const lead = [problems, reminders, recoveries].find((l) => l.length > 0)!;
+  const first = lead.slice(0, 3).map((l) => `${l.sensor} ${l.type === 'recovery' ? 'OK' : l.kind}`);
+  return `${parts.join(', ')} — ${first.join(', ')}${lead.length > 3 ? ', …' : ''}`;
 }
 
 export function digestMessage(ctx: DigestContext, lines: readonly DigestLine[], now: number): AlertMessage {
-  const problems = lines.filter((l) => l.type === 'problem');
-  const recoveries = lines.filter((l) => l.type === 'recovery');
   // One sensor column for both sections; a very long name just pushes its own line.
   const width = Math.min(32, Math.max(...lines.map((l) => l.sensor.length)) + 2);
   const body = [
     `Sensor alerts from ${ctx.host} at ${localTime(now)}:`,
     '',
-    ...section('NEW PROBLEMS', problems, width),
-    ...section('RECOVERED', recoveries, width),
-    `Each sensor and kind of problem is mailed at most once every ${minutes(ctx.muteMs)} min (-s); a line under RECOVERED follows when a mailed problem ends.`,
+    ...section('NEW PROBLEMS', ofType(lines, 'problem'), width),
+    ...section('STILL UNRESOLVED', ofType(lines, 'reminder'), width),
+    ...section('RECOVERED', ofType(lines, 'recovery'), width),
+    `Each sensor and kind of problem is mailed at most once every ${minutes(ctx.muteMs)} min (-s), again under STILL UNRESOLVED while it lasts; a line under RECOVERED follows when a mailed problem ends.`,
     `Current problems and mutes: run "mqtt-iot-listener alerts" (state file ${ctx.stateFile}).`,
     '',
     `Host:      ${ctx.host}`,
@@ -52,6 +56,8 @@ export function digestMessage(ctx: DigestContext, lines: readonly DigestLine[], 
   ];
   return { subject: `${PREFIX} ${ctx.host}: ${summary(lines)}`, text: `${body.join('\n')}\n` };
 }
+
+const pick = ({ sensor, kind, atUTC, text }: DigestLine): Omit<DigestLine, 'type'> => ({ sensor, kind, atUTC, text });
 
 /** The webhook's JSON body: the same digest, structured for automation. */
 export function digestJson(ctx: DigestContext, lines: readonly DigestLine[], now: number): Record<string, unknown> {
@@ -62,7 +68,8 @@ export function digestJson(ctx: DigestContext, lines: readonly DigestLine[], now
     atUTC: new Date(now).toISOString(),
     title: message.subject,
     text: message.text,
-    problems: lines.filter((l) => l.type === 'problem').map(({ sensor, kind, atUTC, text }) => ({ sensor, kind, atUTC, text })),
-    recoveries: lines.filter((l) => l.type === 'recovery').map(({ sensor, kind, atUTC, text }) => ({ sensor, kind, atUTC, text })),
+    problems: ofType(lines, 'problem').map(pick),
+    reminders: ofType(lines, 'reminder').map(pick),
+    recoveries: ofType(lines, 'recovery').map(pick),
   };
 }

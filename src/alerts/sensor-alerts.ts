@@ -14,7 +14,7 @@ import { DigestOutbox } from './digest-outbox.js';
 import { digestJson, type DigestContext } from './digest-text.js';
 import { batteryRule, readRulesFile, type AlertRule } from './rules.js';
 import type { SensorAlertConfig } from './sensor-alert-options.js';
-import { problemKey, SensorConditions, SILENT } from './sensor-conditions.js';
+import { problemKey, SensorConditions, SILENT, type Finding } from './sensor-conditions.js';
 import { WebhookSender } from './webhook.js';
 
 export interface SensorAlertsOptions {
@@ -132,6 +132,8 @@ export class SensorAlerts {
       if (verdict.state === 'holds' && !known) {
         active.set(key, this.raise(verdict.finding, key, now, lines));
         changed = true;
+      } else if (verdict.state === 'holds' && known) {
+        changed = this.remind(known, verdict.finding, key, now, lines) || changed;
       } else if (verdict.state === 'clear' && known) {
         active.delete(key);
         changed = true;
@@ -161,7 +163,7 @@ export class SensorAlerts {
     return [...(b !== undefined ? [batteryRule(b)] : []), ...this.fileRules];
   }
 
-  private raise(f: { sensor: string; kind: string; since: number; detail: string }, key: string, now: number, lines: DigestLine[]): ProblemRecord {
+  private raise(f: Finding, key: string, now: number, lines: DigestLine[]): ProblemRecord {
     this.stats.problems++;
     const mute = this.state.mutes.find((m) => problemKey(m.sensor, m.kind) === key);
     const muted = mute !== undefined && Date.parse(mute.untilUTC) > now;
@@ -171,14 +173,30 @@ export class SensorAlerts {
     } else {
       this.o.log.warn(`sensor ${f.sensor}: ${f.kind}: ${f.detail}`);
       lines.push({ type: 'problem', sensor: f.sensor, kind: f.kind, atUTC: iso(now), text: f.detail });
-      // Muted from the moment it is queued; the outbox restarts the mute when the mail is delivered.
-      if (this.o.muteMs > 0) {
-        const m = { sensor: f.sensor, kind: f.kind, mailedUTC: iso(now), untilUTC: iso(now + this.o.muteMs) };
-        if (mute) Object.assign(mute, m);
-        else this.state.mutes.push(m);
-      }
+      this.mute(f, mute, now);
     }
     return { sensor: f.sensor, kind: f.kind, sinceUTC: iso(f.since), detail: f.detail, announced: !muted };
+  }
+
+  /** A problem that outlasted its mute is mailed again (once every -s; never with -s 0). */
+  private remind(known: ProblemRecord, f: Finding, key: string, now: number, lines: DigestLine[]): boolean {
+    if (this.o.muteMs <= 0) return false;
+    const mute = this.state.mutes.find((m) => problemKey(m.sensor, m.kind) === key);
+    if (mute !== undefined && Date.parse(mute.untilUTC) > now) return false;
+    this.o.log.warn(`sensor ${f.sensor}: ${f.kind}: still: ${f.detail}`);
+    lines.push({ type: 'reminder', sensor: f.sensor, kind: f.kind, atUTC: iso(now), text: f.detail });
+    known.announced = true;
+    known.detail = f.detail;
+    this.mute(f, mute, now);
+    return true;
+  }
+
+  /** Muted from the moment its line is queued; the outbox restarts the mute when the mail is delivered. */
+  private mute(f: Finding, existing: AlertState['mutes'][number] | undefined, now: number): void {
+    if (this.o.muteMs <= 0) return;
+    const m = { sensor: f.sensor, kind: f.kind, mailedUTC: iso(now), untilUTC: iso(now + this.o.muteMs) };
+    if (existing) Object.assign(existing, m);
+    else this.state.mutes.push(m);
   }
 
   /** Lines go to the mail outbox (when mail is set up) and to the webhook; without either, the log is all. */
