@@ -8,12 +8,17 @@ import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
 import { SensorAlerts } from './alerts/sensor-alerts.js';
 import { lastReadingPerSensor, lastReadingPerSensorPg } from './alerts/sensor-seed.js';
+import { alertsRoutes } from './alerts/alerts-route.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
+import { AvailabilityTracker } from './availability/availability-tracker.js';
+import { HttpService } from './http/http-service.js';
 import type { MailCredentials } from './alerts/mail-account.js';
 import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
 import { decodePayload } from './decoders/index.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
+import { Recovery } from './recovery/index.js';
+import { resolveRecoveryConfig } from './recovery/options.js';
 import type { Logger } from './logging/types.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
@@ -51,6 +56,9 @@ export class ListenerApp {
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
   private sensorAlerts: SensorAlerts | undefined;
+  private recoveryPart: Recovery | undefined;
+  private availability: AvailabilityTracker | undefined;
+  private http: HttpService | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
@@ -98,6 +106,19 @@ export class ListenerApp {
     return this.sensorAlerts;
   }
 
+  get recovery(): Recovery | undefined {
+    return this.recoveryPart;
+  }
+
+  get availabilityTracker(): AvailabilityTracker | undefined {
+    return this.availability;
+  }
+
+  /** The status service (--http): other features add routes or a fallback to it. */
+  get httpService(): HttpService | undefined {
+    return this.http;
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     const c = this.config;
@@ -107,6 +128,10 @@ export class ListenerApp {
     const storeLog = this.logger.child('store');
     try {
       let backend: ReadingStore | PgReadingStore;
+      if (c.postgresUrl !== undefined && (c.http || (c.availabilityTopics ?? []).length > 0)) {
+        // The status service and availability read and write through SQLite for now.
+        throw new ConfigError('--http and --availability-topic are not available with -d postgres://… yet; query PostgreSQL directly');
+      }
       if (c.postgresUrl !== undefined) {
         this.pgStore = new PgReadingStore({ url: c.postgresUrl, clientId: c.clientId, log: storeLog });
         await this.openPostgres(this.pgStore, storeLog);
@@ -138,9 +163,13 @@ export class ListenerApp {
           this.sensorAlerts?.noteCommitted(items);
         },
       });
+      const availabilityTopics = c.availabilityTopics ?? [];
       if (this.store) {
-        this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
+        const sqlite = this.store;
+        this.archiver = new DatabaseArchiver(sqlite, { maxBytes: c.dbArchiveSize, log: storeLog });
         this.archiver.start();
+        this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => sqlite.database, log: this.logger.child('availability') });
+        this.availability.start();
       }
       await this.startSensorAlerts();
 
@@ -177,6 +206,8 @@ export class ListenerApp {
         onOrphan: (held) => void this.storeHeldQos2([held], storeLog, 'whose broker session was lost'),
       });
       await this.storeHeldQos2(backend.allHeldQos2(), storeLog, 'received before the last stop');
+      this.recoveryPart = this.newRecovery();
+      this.recoveryPart?.start();
       this.listener = new MqttListener(
         {
           host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
@@ -186,19 +217,25 @@ export class ListenerApp {
           insecure: c.insecure,
           clientId: c.clientId,
           cleanSession: c.cleanSession,
-          topics: c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics,
+          topics: [...(c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics), ...availabilityTopics],
           qos: c.qos,
           ...(c.mqtt.username !== undefined ? { username: c.mqtt.username } : {}),
           ...(c.mqtt.password !== undefined ? { password: c.mqtt.password } : {}),
           keepaliveSeconds: c.keepaliveSeconds,
           retryAuthFailures: c.retryAuthFailures,
           incomingStore: this.qos2Store,
+          ...this.recoveryPart?.listenerHooks(),
         },
         this.sink(),
         mqttLog,
         (err) => this.fatal(err),
       );
       await this.startWatchdog();
+      if (c.http) {
+        this.http = new HttpService(this, c.http, this.logger.child('http'));
+        this.http.addRoutes(alertsRoutes(c.lastNoticeFile, () => this.sensorAlerts?.snapshot()));
+        await this.http.start();
+      }
       this.listener.start();
       this.dog?.start();
       this.running = true;
@@ -315,6 +352,7 @@ export class ListenerApp {
 
   private async doStop(): Promise<void> {
     this.running = false;
+    await this.http?.stop();
     // First: no restart may create a new client while the listener is being stopped.
     await this.dog?.stop();
     const sensorAlertsStopped = this.sensorAlerts?.stop();
@@ -326,8 +364,11 @@ export class ListenerApp {
       const lost = await this.writer.stop();
       if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
     }
+    const lostChanges = this.availability?.stop() ?? 0;
+    if (lostChanges > 0) this.log?.error(`${lostChanges} availability change(s) could not be stored at shutdown; they were not acknowledged`);
     await this.archiver?.stop();
     await this.listener?.stop();
+    await this.recoveryPart?.stop();
     await this.mqttDebugLog?.stop();
     this.store?.close();
     await this.pgStore?.close();
@@ -426,6 +467,34 @@ export class ListenerApp {
     });
   }
 
+  /** Outage log and recovery roles (config.recovery, or the outage log alone); SQLite only for now. */
+  private newRecovery(): Recovery | undefined {
+    const c = this.config;
+    const store = this.store;
+    const writer = this.writer!;
+    if (!store) {
+      if (c.recovery?.request || c.recovery?.serve) throw new ConfigError('--recovery and --serve-recovery need an SQLite database (-d <file>); they are not available with PostgreSQL yet');
+      return undefined;
+    }
+    return new Recovery({
+      config: c.recovery ?? resolveRecoveryConfig({}, c.clientId),
+      dbFile: c.dbFile,
+      database: () => store.database,
+      flushLive: () => writer.flush() && writer.pending === 0,
+      rejectMessage: (m, reason, committed) =>
+        writer.submit(
+          { topic: m.topic, payload: m.payload, receivedMicros: nowMicros(), packetId: m.packetId, dup: m.dup, qos: m.qos, result: { kind: 'rejection', reason, decoder: 'recovery' } },
+          committed,
+        ),
+      publish: async (topic, payload) => {
+        if (!this.listener) throw new Error('not connected');
+        await this.listener.publish(topic, payload, 1);
+      },
+      timers: this.deps.timers ?? realTimers,
+      log: this.logger!.child('recovery'),
+    });
+  }
+
   private fatal(err: Error): void {
     if (this.deps.onFatal) this.deps.onFatal(err);
     else void this.stop();
@@ -436,8 +505,16 @@ export class ListenerApp {
     const log = this.logger!.child('decode');
     return {
       accept: (m: InboundMessage, committed: () => void): boolean => {
+        const recovery = this.recoveryPart?.accept(m, committed);
+        if (recovery !== undefined) return recovery;
         this.activity.messages++;
         this.activity.lastMessageAt = Date.now();
+        // Availability (LWT) topics are claimed before decoding; their retained messages count.
+        if (this.availability?.claims(m.topic)) {
+          this.dog?.noteMessage(true);
+          this.availability!.accept(m, committed);
+          return true;
+        }
         if (m.retain && !c.acceptRetained) {
           log.debug(`skipped a retained message on ${m.topic} (use --accept-retained to store them)`);
           this.dog?.noteMessage(true);

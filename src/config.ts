@@ -6,6 +6,8 @@ import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
 import { describeSensorAlerts, resolveSensorAlerts, type SensorAlertConfig, type SensorAlertFlags } from './alerts/sensor-alert-options.js';
+import type { RecoveryConfig } from './recovery/options.js';
+import type { HttpConfig } from './http/http-options.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 2;
@@ -92,12 +94,18 @@ export interface Config {
   postgresUrl?: string;
   /** --share-group: subscribe as one member of an MQTT shared subscription ($share/<group>/<filter>). */
   shareGroup?: string;
+  /** Outage recovery flags (src/recovery/options.ts); undefined = outage log only. */
+  recovery?: RecoveryConfig;
+  /** --http: the status service (resolved by src/http/http-options.ts); undefined = off. */
+  http?: HttpConfig;
+  /** --availability-topic filters (device online/offline, Last Will). */
+  availabilityTopics?: string[];
   /** Per-sensor alerts (silence, battery, rules); undefined = none asked for. */
   sensorAlerts?: SensorAlertConfig;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'sensorAlerts'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'sensorAlerts'>> & {
   clientId?: string;
   sensorAlerts?: SensorAlertFlags;
 };
@@ -305,13 +313,14 @@ export function maskUrlPassword(url: string): string {
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, mail, sensorAlerts, ...rest } = config;
+  const { mqtt, mail, http, sensorAlerts, ...rest } = config;
   if (rest.postgresUrl !== undefined) {
     rest.postgresUrl = maskUrlPassword(rest.postgresUrl);
     rest.dbFile = rest.postgresUrl;
   }
   return {
     ...rest,
+    http: http ? { ...http, auth: http.auth ? { user: http.auth.user, password: '********' } : null } : null,
     mqtt: {
       username: mqtt.username ?? null,
       password: mqtt.password !== undefined ? '********' : null,

@@ -4,20 +4,18 @@
 // key), no table scan.
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { sensorNames } from '../status.js';
 import { redactError } from '../store/postgres/pg-store.js';
-import { READINGS_TABLE } from '../store/schema.js';
+import { SensorQueries } from '../store/sensor-queries.js';
 import { parseMicrosUTC } from '../store/time.js';
 
 export function lastReadingPerSensor(dbFile: string): Map<string, number> {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 2000');
-    const lastOf = db.prepare(`SELECT MAX(recordWrittenUTC) FROM ${READINGS_TABLE} WHERE sensorName = ?`).pluck();
     const out = new Map<string, number>();
-    for (const name of sensorNames(db)) {
-      const micros = parseMicrosUTC((lastOf.get(name) as string | null) ?? '');
-      if (Number.isFinite(micros)) out.set(name, micros / 1000);
+    for (const r of new SensorQueries(db).everyLastReading()) {
+      const micros = parseMicrosUTC(r.recordWrittenUTC);
+      if (Number.isFinite(micros)) out.set(r.sensorName, micros / 1000);
     }
     return out;
   } finally {
