@@ -10,6 +10,7 @@ import type { AlertsReport } from '../src/alerts/alerts-report.js';
 import type { SensorAlertFlags } from '../src/alerts/sensor-alert-options.js';
 import { ListenerApp } from '../src/app.js';
 import type { RawOptions } from '../src/config.js';
+import type { HttpConfig } from '../src/http/http-options.js';
 import type { AppLogger } from '../src/logging/logger.js';
 import { PostgresServer } from './helpers/postgres.js';
 import { startAedes, type TestBroker } from './helpers/brokers.js';
@@ -42,7 +43,7 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-async function rig(flags: SensorAlertFlags, options: { dir?: string; broker?: TestBroker; smtp?: TestSmtp; smtpDown?: boolean; clock?: ManualClock; raw?: RawOptions } = {}): Promise<Rig> {
+async function rig(flags: SensorAlertFlags, options: { dir?: string; broker?: TestBroker; smtp?: TestSmtp; smtpDown?: boolean; clock?: ManualClock; raw?: RawOptions; http?: HttpConfig } = {}): Promise<Rig> {
   const dir = options.dir ?? tempDir('sensor-alerts-');
   const broker = options.broker ?? (await startAedes());
   if (!options.broker) cleanups.push(() => broker.stop());
@@ -54,21 +55,20 @@ async function rig(flags: SensorAlertFlags, options: { dir?: string; broker?: Te
   const lastNoticeFile = join(dir, 'ECCMQTTIoT_Last_Notice.dat');
   const clock = options.clock ?? new ManualClock();
   const logger: AppLogger = testLogger(dir);
-  const app = new ListenerApp(
-    testConfig(dir, broker.port, {
-      gmailCredentialsFile: gmail,
-      lastNoticeFile,
-      // The watchdog stays out of these tests: no "no messages" mail in the counts.
-      timerCheckMinutes: 100_000,
-      silenceMinutes: 1440,
-      smtpHost: '127.0.0.1',
-      smtpPort: smtp.port,
-      smtpSecure: false,
-      sensorAlerts: flags,
-      ...options.raw,
-    }),
-    { logger, timers: clock, onFatal: () => undefined },
-  );
+  const config = testConfig(dir, broker.port, {
+    gmailCredentialsFile: gmail,
+    lastNoticeFile,
+    // The watchdog stays out of these tests: no "no messages" mail in the counts.
+    timerCheckMinutes: 100_000,
+    silenceMinutes: 1440,
+    smtpHost: '127.0.0.1',
+    smtpPort: smtp.port,
+    smtpSecure: false,
+    sensorAlerts: flags,
+    ...options.raw,
+  });
+  if (options.http) config.http = options.http;
+  const app = new ListenerApp(config, { logger, timers: clock, onFatal: () => undefined });
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
@@ -200,7 +200,7 @@ describe('mutes', () => {
     await waitFor(() => first.app.sensorAlertChecks!.snapshot()!.outbox.length === 0, 10_000, 'outbox emptied');
     await first.stop();
 
-    const second = await rig({ sensorSilenceMinutes: 3 }, { dir, broker, smtp });
+    const second = await rig({ sensorSilenceMinutes: 3 }, { dir, broker, smtp, http: { host: '127.0.0.1', port: 0, staleMs: 3_600_000 } });
     await cycles(second, 4); // Boiler silent again, 3 min after this start
     expect(problems(second)).toEqual([expect.objectContaining({ sensor: 'Boiler', kind: 'silent', announced: false })]);
     await sleep(300);
@@ -212,6 +212,11 @@ describe('mutes', () => {
     const live = readAlertsReport(second.lastNoticeFile, second.app.sensorAlertChecks!.snapshot(), t);
     await waitFor(() => JSON.stringify(readAlertsReport(second.lastNoticeFile, undefined, t)) === JSON.stringify(live), 5_000, 'state file written');
     const { code, report } = alertsJson(second);
+    // The status service's /api/alerts, over real HTTP, says the same.
+    const res = await fetch(`${second.app.httpService!.url}/api/alerts`);
+    expect(res.status).toBe(200);
+    const api = (await res.json()) as AlertsReport;
+    expect({ ...api, checkedAtUTC: '' }).toEqual({ ...report, checkedAtUTC: '' });
     expect(code).toBe(1);
     expect(report.problems).toEqual([expect.objectContaining({ sensor: 'Boiler', kind: 'silent', mailed: false })]);
     expect(report.mutes).toEqual([expect.objectContaining({ sensor: 'Boiler', kind: 'silent' })]);
