@@ -6,6 +6,9 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
+import { SensorAlerts } from './alerts/sensor-alerts.js';
+import { lastReadingPerSensor, lastReadingPerSensorPg } from './alerts/sensor-seed.js';
+import { alertsRoutes } from './alerts/alerts-route.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
 import { AvailabilityTracker } from './availability/availability-tracker.js';
 import { HttpService } from './http/http-service.js';
@@ -53,6 +56,7 @@ export class ListenerApp {
   private qos2Store: DurableIncomingStore | undefined;
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
+  private sensorAlerts: SensorAlerts | undefined;
   private recoveryPart: Recovery | undefined;
   private availability: AvailabilityTracker | undefined;
   private http: HttpService | undefined;
@@ -100,6 +104,11 @@ export class ListenerApp {
 
   get databaseArchiver(): DatabaseArchiver | undefined {
     return this.archiver;
+  }
+
+  /** Per-sensor alerts; snapshot() is what /api/alerts shows (via alertsReport). */
+  get sensorAlertChecks(): SensorAlerts | undefined {
+    return this.sensorAlerts;
   }
 
   get recovery(): Recovery | undefined {
@@ -152,10 +161,11 @@ export class ListenerApp {
           storeLog.warn(`database writable again after ${attempts} failed commit(s)`);
           this.alerts?.storageRecovered();
         },
-        onCommitted: (outcome) => {
+        onCommitted: (outcome, items) => {
           if (outcome.sensorRows > 0) storeLog.info(`${outcome.sensorRows} sensor metadata change(s) recorded`);
           if (outcome.duplicates > 0) storeLog.debug(`${outcome.duplicates} redelivered message(s) already stored; acknowledged only`);
           this.archiver?.noteStored(outcome.stored);
+          this.sensorAlerts?.noteCommitted(items);
         },
       });
       const writer = this.writer;
@@ -175,6 +185,7 @@ export class ListenerApp {
         this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => sqlite.database, log: this.logger.child('availability') });
         this.availability.start();
       }
+      await this.startSensorAlerts();
 
       if (c.embeddedBroker) {
         const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
@@ -236,6 +247,7 @@ export class ListenerApp {
       await this.startWatchdog();
       if (c.http) {
         this.http = new HttpService(this, c.http, this.logger.child('http'));
+        this.http.addRoutes(alertsRoutes(c.lastNoticeFile, () => this.sensorAlerts?.snapshot()));
         await this.http.start();
       }
       this.listener.start();
@@ -264,6 +276,7 @@ export class ListenerApp {
     this.mqttDebugLog?.reopen();
     this.log.info(`SIGHUP: log file${this.mqttDebugLog ? 's' : ''} reopened; re-reading the credentials files`);
     this.reloadMailCredentials();
+    this.sensorAlerts?.reloadRules();
     await this.reloadMqttCredentials();
   }
 
@@ -356,7 +369,9 @@ export class ListenerApp {
     await this.http?.stop();
     // First: no restart may create a new client while the listener is being stopped.
     await this.dog?.stop();
-    await this.alerts?.stop();
+    const sensorAlertsStopped = this.sensorAlerts?.stop();
+    await this.alerts?.stop(); // also aborts a sensor alert digest in flight (one mailer)
+    await sensorAlertsStopped;
     this.listener?.pause();
     this.qos2Store?.stop();
     // Values waiting to be merged into one reading go to the writer now, so its stop commits them.
@@ -377,6 +392,27 @@ export class ListenerApp {
     const t = this.writer?.totals;
     if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.ignored} ignored, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
     if (!this.deps.logger) await this.logger?.close();
+  }
+
+  /** Before the first commit (held QoS 2 messages), so every committed reading is seen. */
+  private async startSensorAlerts(): Promise<void> {
+    const c = this.config;
+    if (!c.sensorAlerts) return;
+    this.sensorAlerts = new SensorAlerts({
+      config: c.sensorAlerts,
+      muteMs: c.silenceMinutes * 60_000,
+      mailer: () => this.mailer,
+      timers: this.deps.timers ?? realTimers,
+      log: this.logger!.child('alerts'),
+      lastReadings: () => (c.postgresUrl !== undefined ? lastReadingPerSensorPg(c.postgresUrl) : Promise.resolve(lastReadingPerSensor(c.dbFile))),
+      context: () => ({ host: hostname(), version: VERSION_LINE, pid: process.pid }),
+    });
+    await this.sensorAlerts.start();
+    if (c.shareGroup !== undefined) {
+      this.logger!.child('alerts').warn(
+        `sensor alerts with --share-group: this member judges only the readings the broker hands to it, and every member with these flags mails on its own; turn them on for one member only`,
+      );
+    }
   }
 
   /**

@@ -2,6 +2,7 @@
 // Flags are typed here (numbers are numbers), then resolveConfig() validates the whole once.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { MAPPING_HELP, TOPIC_HELP } from './decoders/decoding-config.js';
+import { addSensorAlertOptions, sensorAlertFlags } from './alerts/sensor-alert-options.js';
 import { ConfigError, DEFAULTS, describeConfig, isPostgresUrl, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
 import { addHttpOptions, parseStale, resolveHttpConfig, type HttpFlags } from './http/http-options.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
@@ -70,7 +71,7 @@ Exit codes:
   4  another instance is already running on the same database (<db>.lock)
 
 Signals: SIGTERM/SIGINT (Ctrl+C) stop gracefully within 5 s (a second one forces the exit);
-SIGHUP reopens the log file and re-reads the credentials files (-c, -m).
+SIGHUP reopens the log file and re-reads the credentials files (-c, -m) and --alert-rules.
 status exits 0, or 1 when --stale is given and a sensor is older, or 2 if the database cannot be read.`;
 
 /** Adds every listener flag to a command. Long kebab-case names; legacy ones are aliases. */
@@ -174,6 +175,7 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('smtpSecure', o['smtpSecure']);
   set('smtpInsecure', o['smtpInsecure']);
   set('shareGroup', o['shareGroup']);
+  set('sensorAlerts', sensorAlertFlags(o));
   return raw;
 }
 
@@ -211,6 +213,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .addHelpText('after', EXIT_CODES_HELP);
   addListenerOptions(program);
   addRecoveryOptions(program);
+  addSensorAlertOptions(program);
 
   const runListener = async (cmd: Command): Promise<void> => {
     const warnings: string[] = [];
@@ -279,6 +282,15 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       if (opts.json) io.out(JSON.stringify(status, null, 2));
       else for (const line of formatStatus(status)) io.out(line);
       setExit(status.stale ? 1 : 0);
+    });
+
+  program
+    .command('alerts')
+    .description('sensor alerts: current problems, mutes and when they end, mails waiting; reads the state file next to -n (no listener needed); exit 0, or 1 when a sensor has a problem')
+    .option('--json', 'print JSON, for scripts')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { printAlerts } = await import('./alerts/alerts-command.js');
+      setExit(printAlerts((cmd.optsWithGlobals()['lastNoticeFile'] as string | undefined) ?? DEFAULTS.lastNoticeFile, opts.json === true, io));
     });
 
   program

@@ -6,6 +6,7 @@ import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
 import { resolveDecoding, type DecodingConfig } from './decoders/decoding-config.js';
+import { describeSensorAlerts, resolveSensorAlerts, type SensorAlertConfig, type SensorAlertFlags } from './alerts/sensor-alert-options.js';
 import type { RecoveryConfig } from './recovery/options.js';
 import type { HttpConfig } from './http/http-options.js';
 
@@ -103,12 +104,15 @@ export interface Config {
   http?: HttpConfig;
   /** --availability-topic filters (device online/offline, Last Will). */
   availabilityTopics?: string[];
+  /** Per-sensor alerts (silence, battery, rules); undefined = none asked for. */
+  sensorAlerts?: SensorAlertConfig;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'decoding'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'decoding' | 'sensorAlerts'>> & {
   clientId?: string;
   mappingFile?: string;
+  sensorAlerts?: SensorAlertFlags;
 };
 
 export interface ResolveContext {
@@ -260,6 +264,8 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   if (config.smtpHost === '') throw new ConfigError('--smtp-host is empty: give the mail server host name');
   const mail = readMailCredentials(config.gmailCredentialsFile, config.gmailCredentialsExplicit, ctx.warnings);
   if (mail) config.mail = mail;
+  const sensorAlerts = resolveSensorAlerts(raw.sensorAlerts, config.lastNoticeFile);
+  if (sensorAlerts) config.sensorAlerts = sensorAlerts;
   if (raw.caFile !== undefined) config.caFile = raw.caFile;
   if (raw.mqttDebugLog !== undefined) {
     if (raw.mqttDebugLog.trim() === '') throw new ConfigError('--mqtt-debug-log is empty: give a file name');
@@ -310,7 +316,7 @@ export function maskUrlPassword(url: string): string {
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, mail, http, ...rest } = config;
+  const { mqtt, mail, http, sensorAlerts, ...rest } = config;
   if (rest.postgresUrl !== undefined) {
     rest.postgresUrl = maskUrlPassword(rest.postgresUrl);
     rest.dbFile = rest.postgresUrl;
@@ -324,6 +330,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       source: mqtt.source,
     },
     mail: mail ? { ...mail, password: '********' } : null,
+    sensorAlerts: describeSensorAlerts(sensorAlerts),
   };
 }
 
