@@ -1,0 +1,135 @@
+// `export`: readings out of a database or a gzipped archive as CSV (the default), JSON or NDJSON,
+// to stdout or a file. It streams: rows are read in pages of PAGE_ROWS along the primary-key index
+// (sensor, then time), each page in its own short read transaction, and the next page is read only
+// when the output has taken the last one (stream back-pressure). So memory stays flat however big
+// the database, a slow reader (`| less`) holds no snapshot that would keep a running listener's WAL
+// from being checkpointed, and output into a closed pipe stops the reading at once.
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
+import type BetterSqlite3 from 'better-sqlite3';
+import { ConfigError } from '../config.js';
+import { errorText } from '../files.js';
+import { READINGS_TABLE } from '../store/schema.js';
+import { isClosedPipe } from './closed-pipe.js';
+import { openReadingSource, sensorNames } from './reading-source.js';
+
+export type ExportFormat = 'csv' | 'json' | 'ndjson';
+
+/** The columns of every export, in this order; `import` reads CSV files with this header. */
+export const EXPORT_COLUMNS = [
+  'recordWrittenUTC',
+  'sensorName',
+  'temperatureF',
+  'relHumidityPercent',
+  'dewPointF',
+  'battVoltage',
+  'battPercent',
+  'apRSSI',
+] as const;
+
+export type ExportRow = { recordWrittenUTC: string; sensorName: string } & Record<
+  'temperatureF' | 'relHumidityPercent' | 'dewPointF' | 'battVoltage' | 'battPercent' | 'apRSSI',
+  number | null
+>;
+
+const PAGE_ROWS = 2000;
+
+export interface ExportOptions {
+  /** Database or archive. */
+  source: string;
+  format: ExportFormat;
+  /** Sensor names; all sensors when empty. */
+  sensors: readonly string[];
+  /** Database text form, inclusive. */
+  from?: string;
+  /** Database text form, exclusive. */
+  to?: string;
+  /** A file, written under a temporary name and renamed when complete; stdout when absent. */
+  out?: string;
+}
+
+export interface ExportResult {
+  rows: number;
+  /** The reader of stdout went away before the end (`| head`). */
+  closedPipe: boolean;
+}
+
+/** Every matching row, a page at a time; each page is one short read of the database. */
+export function* exportRows(db: BetterSqlite3.Database, sensors: readonly string[], from = '', to = '\uffff'): Generator<ExportRow[]> {
+  const cols = EXPORT_COLUMNS.join(', ');
+  const first = db.prepare(
+    `SELECT ${cols} FROM ${READINGS_TABLE} WHERE sensorName = ? AND recordWrittenUTC >= ? AND recordWrittenUTC < ?
+      ORDER BY recordWrittenUTC LIMIT ${PAGE_ROWS}`,
+  );
+  const next = db.prepare(
+    `SELECT ${cols} FROM ${READINGS_TABLE} WHERE sensorName = ? AND recordWrittenUTC > ? AND recordWrittenUTC < ?
+      ORDER BY recordWrittenUTC LIMIT ${PAGE_ROWS}`,
+  );
+  const names = sensors.length > 0 ? [...new Set(sensors)].sort() : sensorNames(db);
+  for (const name of names) {
+    let page = first.all(name, from, to) as ExportRow[];
+    while (page.length > 0) {
+      yield page;
+      if (page.length < PAGE_ROWS) break;
+      page = next.all(name, page[page.length - 1]!.recordWrittenUTC, to) as ExportRow[];
+    }
+  }
+}
+
+function* csvRecords(pages: Iterable<ExportRow[]>, counter: { rows: number }): Generator<ExportRow> {
+  for (const page of pages) {
+    counter.rows += page.length;
+    yield* page;
+  }
+}
+
+function* jsonText(pages: Iterable<ExportRow[]>, format: 'json' | 'ndjson', counter: { rows: number }): Generator<string> {
+  if (format === 'json') yield '[';
+  for (const page of pages) {
+    const lines = page.map((r) => JSON.stringify(r));
+    if (format === 'json') yield `${counter.rows === 0 ? '\n' : ',\n'}${lines.join(',\n')}`;
+    else yield `${lines.join('\n')}\n`;
+    counter.rows += page.length;
+  }
+  if (format === 'json') yield counter.rows === 0 ? ']\n' : '\n]\n';
+}
+
+/** Streams the export into `out` (stdout or a file). A closed stdout ends it quietly. */
+export async function exportReadings(options: ExportOptions, stdout: Writable = process.stdout): Promise<ExportResult> {
+  const source = await openReadingSource(options.source);
+  const counter = { rows: 0 };
+  const partial = options.out !== undefined ? `${options.out}.partial` : undefined;
+  try {
+    const pages = exportRows(source.db, options.sensors, options.from, options.to);
+    const body =
+      options.format === 'csv'
+        ? [Readable.from(csvRecords(pages, counter)), stringify({ header: true, columns: [...EXPORT_COLUMNS] })]
+        : [Readable.from(jsonText(pages, options.format, counter))];
+    if (partial !== undefined) {
+      let file: Writable;
+      try {
+        file = createWriteStream(partial, { flags: 'w' });
+        await new Promise<void>((resolve, reject) => file.once('open', () => resolve()).once('error', reject));
+      } catch (err) {
+        throw new ConfigError(`cannot write ${options.out}: ${errorText(err)}`);
+      }
+      await pipeline([...body, file]);
+      renameSync(partial, options.out!);
+    } else {
+      try {
+        await pipeline([...body, stdout], { end: false });
+      } catch (err) {
+        if (isClosedPipe(err)) return { rows: counter.rows, closedPipe: true };
+        throw err;
+      }
+    }
+    return { rows: counter.rows, closedPipe: false };
+  } catch (err) {
+    if (partial !== undefined) rmSync(partial, { force: true });
+    throw err;
+  } finally {
+    source.close();
+  }
+}
