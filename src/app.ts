@@ -11,6 +11,8 @@ import type { MailCredentials } from './alerts/mail-account.js';
 import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
 import { decodePayload } from './decoders/index.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
+import { ActivitySummary } from './logging/activity-summary.js';
+import { MessageDebugLog } from './logging/message-log.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
 import type { Logger } from './logging/types.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
@@ -45,6 +47,7 @@ export class ListenerApp {
   private qos2Store: DurableIncomingStore | undefined;
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
+  private summary: ActivitySummary | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
@@ -94,6 +97,9 @@ export class ListenerApp {
       this.store = new ReadingStore(c.dbFile, { durable: c.durable });
       this.store.open();
       storeLog.info(`database ${c.dbFile} open (WAL, synchronous=${c.durable ? 'FULL' : 'NORMAL'})`);
+      // Per-message lines only at debug: at other levels the commit hook does not even loop.
+      const messageLog = c.logLevel === 'debug' ? new MessageDebugLog(this.logger.child('message')) : undefined;
+      this.summary = new ActivitySummary({ log: this.logger.child('summary'), timers: this.deps.timers ?? realTimers });
       this.writer = new ReadingWriter(this.store, {
         timers: this.deps.timers ?? realTimers,
         onCommitError: (err, attempt, pending) => {
@@ -106,7 +112,9 @@ export class ListenerApp {
           storeLog.warn(`database writable again after ${attempts} failed commit(s)`);
           this.alerts?.storageRecovered();
         },
-        onCommitted: (outcome) => {
+        onCommitted: (outcome, items) => {
+          messageLog?.noteBatch(outcome, items);
+          this.summary?.noteBatch(outcome, items);
           if (outcome.sensorRows > 0) storeLog.info(`${outcome.sensorRows} sensor metadata change(s) recorded`);
           if (outcome.duplicates > 0) storeLog.debug(`${outcome.duplicates} redelivered message(s) already stored; acknowledged only`);
           this.archiver?.noteStored(outcome.stored);
@@ -172,6 +180,7 @@ export class ListenerApp {
       await this.startWatchdog();
       this.listener.start();
       this.dog?.start();
+      this.summary.start();
       this.running = true;
     } catch (err) {
       await this.stop();
@@ -288,6 +297,7 @@ export class ListenerApp {
     // First: no restart may create a new client while the listener is being stopped.
     await this.dog?.stop();
     await this.alerts?.stop();
+    this.summary?.stop();
     this.listener?.pause();
     this.qos2Store?.stop();
     if (this.writer) {
