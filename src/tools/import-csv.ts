@@ -77,7 +77,16 @@ export async function importCsv(
     badRows.push({ line, reason });
     options.onBadRow?.(line, reason);
   };
-  const progress = startProgress('import', statSync(file).size, 'bytes', options.progressStream);
+  // The parser reports broken lines while it reads ahead of the records handed out: they wait
+  // here, so every bad row is reported in line order.
+  let broken: Array<{ line: number; reason: string }> = [];
+  const reportBrokenBefore = (line: number): void => {
+    if (broken.length === 0) return;
+    const due = broken.filter((b) => b.line < line);
+    broken = broken.filter((b) => b.line >= line);
+    for (const b of due) bad(b.line, b.reason);
+  };
+  const progress = startProgress('import', statSync(file).size, 'bytes', 20_000_000, options.progressStream);
   const parser = createReadStream(file).pipe(
     parse({
       bom: true,
@@ -87,7 +96,7 @@ export async function importCsv(
       skip_records_with_error: true,
       on_skip: (err: CsvError | undefined) => {
         const line = typeof err?.['lines'] === 'number' ? err['lines'] : 0;
-        bad(line, err?.message.replace(/^Invalid Record Length: /, '') ?? 'not a CSV record');
+        broken.push({ line, reason: err?.message.replace(/^Invalid Record Length: /, '') ?? 'not a CSV record' });
         return undefined;
       },
     }),
@@ -102,11 +111,13 @@ export async function importCsv(
     progress.update(parser.info.bytes);
   };
   for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    reportBrokenBefore(info.lines);
     const row = rowFromRecord(record);
     if (typeof row === 'string') bad(info.lines, row);
     else batch.push(row);
     if (batch.length >= BATCH_ROWS) flush();
   }
+  reportBrokenBefore(Number.POSITIVE_INFINITY);
   flush();
   progress.update(statSync(file).size);
   progress.stop();

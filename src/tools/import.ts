@@ -50,7 +50,7 @@ export async function importFile(options: ImportOptions): Promise<ImportResult> 
       const db = source.db;
       const hasSensorTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?").get(SENSOR_TABLE) !== undefined;
       const total = db.prepare(`SELECT COUNT(*) FROM ${READINGS_TABLE}`).pluck().get() as number;
-      const progress = startProgress('import', total, 'readings', options.progressStream);
+      const progress = startProgress('import', total, 'readings', 100_000, options.progressStream);
       const readings: MergeCounts = { added: 0, skipped: 0 };
       // Pages by rowid: each page is one short read of the source and one short write of the target.
       const page = db.prepare(

@@ -9,10 +9,11 @@ export interface Progress {
   stop(): void;
 }
 
-/** Below this many units, plain lines would only repeat the final summary. */
-const PLAIN_MIN_TOTAL = 50_000;
-
-export function startProgress(label: string, total: number, unit: string, stream: NodeJS.WriteStream = process.stderr): Progress {
+/**
+ * `plainFrom`: below this total, plain lines would only repeat the final summary, so there are
+ * none (the bar on a terminal is shown anyway).
+ */
+export function startProgress(label: string, total: number, unit: string, plainFrom: number, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       { format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta_formatted} left`, stream, hideCursor: true, etaBuffer: 50 },
@@ -24,7 +25,7 @@ export function startProgress(label: string, total: number, unit: string, stream
   let nextTenth = 1;
   return {
     update: (done) => {
-      if (total < PLAIN_MIN_TOTAL) return;
+      if (total < plainFrom) return;
       const tenth = Math.floor((done / total) * 10);
       if (tenth < nextTenth) return;
       nextTenth = tenth + 1;
