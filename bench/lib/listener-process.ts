@@ -26,6 +26,8 @@ export interface ListenerOptions {
   clientId: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** --log-level (default info; bench/debug-cost.ts compares debug). */
+  logLevel?: 'info' | 'debug';
 }
 
 export class ListenerProcess {
@@ -56,7 +58,7 @@ export class ListenerProcess {
       '--port', String(o.port),
       '-d', this.dbFile,
       '-l', this.logFile,
-      '--log-level', 'info',
+      '--log-level', o.logLevel ?? 'info',
       '--no-console',
       '--qos', String(o.qos),
       '--client-id', o.clientId,
