@@ -8,6 +8,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from './config.js';
 import { inspectLock, lockFileFor } from './instance-lock.js';
 import { READINGS_TABLE, REJECTS_TABLE, SENSOR_TABLE } from './store/schema.js';
+import { sensorNames } from './store/sensor-names.js';
 import { parseMicrosUTC } from './store/time.js';
 
 export interface SensorStatus {
@@ -79,17 +80,7 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
     }
     if (!hasReadings) throw new ConfigError(`${dbFile} is not a listener database (it has no ${READINGS_TABLE} table)`);
 
-    // Distinct sensor names by hopping along the index (one lookup per sensor, not a full scan).
-    const names = db
-      .prepare(
-        `WITH RECURSIVE s(name) AS (
-           SELECT MIN(sensorName) FROM ${READINGS_TABLE}
-           UNION ALL
-           SELECT (SELECT MIN(sensorName) FROM ${READINGS_TABLE} WHERE sensorName > s.name) FROM s WHERE s.name IS NOT NULL)
-         SELECT name FROM s WHERE name IS NOT NULL`,
-      )
-      .pluck()
-      .all() as string[];
+    const names = sensorNames(db);
     const lastOf = db.prepare(
       `SELECT recordWrittenUTC, temperatureF, relHumidityPercent, dewPointF, battVoltage, battPercent, apRSSI
          FROM ${READINGS_TABLE} WHERE sensorName = ? ORDER BY recordWrittenUTC DESC LIMIT 1`,

@@ -13,7 +13,8 @@ import { ConfigError } from '../config.js';
 import { errorText } from '../files.js';
 import { READINGS_TABLE } from '../store/schema.js';
 import { isClosedPipe } from './closed-pipe.js';
-import { openReadingSource, sensorNames } from './reading-source.js';
+import { sensorNames } from '../store/sensor-names.js';
+import { openReadingSource } from './reading-source.js';
 
 export type ExportFormat = 'csv' | 'json' | 'ndjson';
 

@@ -133,17 +133,3 @@ export async function openReadingSource(file: string): Promise<ReadingSource> {
     throw new ConfigError(`cannot unpack archive ${file}: ${errorText(err)}`);
   }
 }
-
-/** Distinct sensor names, by hopping along the (sensorName, recordWrittenUTC) index. */
-export function sensorNames(db: BetterSqlite3.Database): string[] {
-  return db
-    .prepare(
-      `WITH RECURSIVE s(name) AS (
-         SELECT MIN(sensorName) FROM ${READINGS_TABLE}
-         UNION ALL
-         SELECT (SELECT MIN(sensorName) FROM ${READINGS_TABLE} WHERE sensorName > s.name) FROM s WHERE s.name IS NOT NULL)
-       SELECT name FROM s WHERE name IS NOT NULL`,
-    )
-    .pluck()
-    .all() as string[];
-}
