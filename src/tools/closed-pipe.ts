@@ -6,6 +6,7 @@
 // with EPIPE and stops reading, and a running listener keeps running on its log file.
 
 const closed = new WeakSet<NodeJS.WritableStream>();
+const watched = new WeakSet<NodeJS.WritableStream>();
 
 /** True for the errors a write into a pipe or socket with no reader gives. */
 export function isClosedPipe(err: unknown): boolean {
@@ -15,8 +16,8 @@ export function isClosedPipe(err: unknown): boolean {
 
 /** Installs the quiet EPIPE handling on a stream once; other errors are rethrown as before. */
 export function endQuietlyOnClosedPipe(stream: NodeJS.WritableStream & { destroyed?: boolean }): void {
-  if ((stream as { __quietPipe?: true }).__quietPipe) return;
-  (stream as { __quietPipe?: true }).__quietPipe = true;
+  if (watched.has(stream)) return;
+  watched.add(stream);
   stream.on('error', (err: unknown) => {
     if (isClosedPipe(err)) {
       closed.add(stream);

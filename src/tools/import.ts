@@ -57,12 +57,13 @@ export async function importFile(options: ImportOptions): Promise<ImportResult> 
         `SELECT rowid AS id, recordWrittenUTC, sensorName, temperatureF, relHumidityPercent, dewPointF, battVoltage, battPercent, apRSSI
            FROM ${READINGS_TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE_ROWS}`,
       );
-      for (let after = 0, rows = page.all(after) as Array<ExportRow & { id: number }>; rows.length > 0; rows = page.all(after) as typeof rows) {
-        after = rows[rows.length - 1]!.id;
+      let rows = page.all(0) as Array<ExportRow & { id: number }>;
+      while (rows.length > 0) {
         const c = target.addReadings(rows);
         readings.added += c.added;
         readings.skipped += c.skipped;
         progress.update(readings.added + readings.skipped);
+        rows = page.all(rows[rows.length - 1]!.id) as typeof rows;
       }
       progress.stop();
       const sensorRows = hasSensorTable
