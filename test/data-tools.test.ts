@@ -222,6 +222,9 @@ describe('export', () => {
     const archiver = new DatabaseArchiver(store, { maxBytes: 1024, log: silentLogger });
     const made = await archiver.check();
     await archiver.stop();
+    // Ten more a day later, in the live database.
+    micros.t = Date.UTC(2026, 3, 2) * 1000;
+    store.writeBatch(batch.slice(0, 10).map((m) => ({ ...m, receivedMicros: (micros.t += 1000) })));
     store.close();
     expect(made?.readings).toBe(1500);
     const [archive] = listArchives(dbFile);
@@ -232,6 +235,11 @@ describe('export', () => {
     const rows = r.out.trim().split('\n').map((l) => JSON.parse(l) as { sensorName: string });
     expect(rows).toHaveLength(500);
     expect(rows.every((x) => x.sensorName === 'S1')).toBe(true);
+    const ndjsonRows = (args: string[]) => cli(['-d', dbFile, 'export', '--format', 'ndjson', ...args]).out.trim().split('\n').filter(Boolean).length;
+    expect(ndjsonRows([])).toBe(10);
+    expect(ndjsonRows(['--with-archives'])).toBe(1510);
+    expect(ndjsonRows(['--with-archives', '--from', '2026-04-02'])).toBe(10); // the archive's name says it ends before --from
+    expect(ndjsonRows(['--with-archives', '--to', '2026-04-02', '--sensor', 'S0'])).toBe(500);
     const back = join(dir, 'restored.sqlite3');
     expect(cli(['-d', back, 'import', archive!.file]).out).toContain('readings: 1500 added, 0 skipped');
     expect(readdirSync(dir).filter((n) => n.includes('unpacked'))).toEqual([]);

@@ -43,10 +43,12 @@ export function addDataToolCommands(program: Command, ctx: ToolsContext): void {
     .option('--sensor <name>', 'only this sensor; repeatable', collect)
     .option('--from <time>', 'readings at or after this time: ISO 8601 (UTC unless it names a zone), or a duration ago like 24h, 7d', timeOption('--from'))
     .option('--to <time>', 'readings before this time: ISO 8601 or a duration ago', timeOption('--to'))
-    .action(async (source: string | undefined, opts: { format: 'csv' | 'json' | 'ndjson'; out?: string; sensor?: string[]; from?: string; to?: string }, cmd: Command) => {
-      const { exportReadings } = await import('./export.js');
+    .option('--with-archives', 'also the database archives next to the database (those that meet --from/--to), oldest first, then the database')
+    .action(async (source: string | undefined, opts: { format: 'csv' | 'json' | 'ndjson'; out?: string; sensor?: string[]; from?: string; to?: string; withArchives?: boolean }, cmd: Command) => {
+      const { exportReadings, sourcesWithArchives } = await import('./export.js');
+      const file = source ?? dbOf(cmd);
       const result = await exportReadings({
-        source: source ?? dbOf(cmd),
+        sources: opts.withArchives ? sourcesWithArchives(file, opts.from, opts.to) : [file],
         format: opts.format,
         sensors: opts.sensor ?? [],
         ...(opts.from !== undefined ? { from: opts.from } : {}),

@@ -5,7 +5,7 @@
 // the database, a slow reader (`| less`) holds no snapshot that would keep a running listener's WAL
 // from being checkpointed, and output into a closed pipe stops the reading at once.
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
-import { Readable, type Writable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -14,7 +14,8 @@ import { errorText } from '../files.js';
 import { READINGS_TABLE } from '../store/schema.js';
 import { isClosedPipe } from './closed-pipe.js';
 import { sensorNames } from '../store/sensor-names.js';
-import { openReadingSource } from './reading-source.js';
+import { listArchives } from '../store/database-archiver.js';
+import { fileKind, openReadingSource, type ReadingSource } from './reading-source.js';
 
 export type ExportFormat = 'csv' | 'json' | 'ndjson';
 
@@ -38,8 +39,8 @@ export type ExportRow = { recordWrittenUTC: string; sensorName: string } & Recor
 const PAGE_ROWS = 2000;
 
 export interface ExportOptions {
-  /** Database or archive. */
-  source: string;
+  /** Databases or archives, exported one after the other. */
+  sources: readonly string[];
   format: ExportFormat;
   /** Sensor names; all sensors when empty. */
   sensors: readonly string[];
@@ -79,35 +80,61 @@ export function* exportRows(db: BetterSqlite3.Database, sensors: readonly string
   }
 }
 
-function* csvRecords(pages: Iterable<ExportRow[]>, counter: { rows: number }): Generator<ExportRow> {
-  for (const page of pages) {
-    counter.rows += page.length;
-    yield* page;
+/** The pages of every source in turn; a source is opened (an archive unpacked) only when its turn comes. */
+async function* sourcePages(first: ReadingSource, rest: readonly string[], options: ExportOptions, counter: { rows: number }): AsyncGenerator<ExportRow[]> {
+  let source: ReadingSource | undefined = first;
+  for (let i = 0; source; source = i < rest.length ? await openReadingSource(rest[i++]!) : undefined) {
+    try {
+      for (const page of exportRows(source.db, options.sensors, options.from, options.to)) {
+        counter.rows += page.length;
+        yield page;
+      }
+    } finally {
+      source.close();
+    }
   }
 }
 
-function* jsonText(pages: Iterable<ExportRow[]>, format: 'json' | 'ndjson', counter: { rows: number }): Generator<string> {
+/** Pages into single records for csv-stringify; back-pressure still holds per page. */
+function records(): Transform {
+  return new Transform({
+    objectMode: true,
+    transform(page: ExportRow[], _enc, done) {
+      for (const r of page) this.push(r);
+      done();
+    },
+  });
+}
+
+async function* jsonText(pages: AsyncIterable<ExportRow[]>, format: 'json' | 'ndjson'): AsyncGenerator<string> {
+  let rows = 0;
   if (format === 'json') yield '[';
-  for (const page of pages) {
+  for await (const page of pages) {
     const lines = page.map((r) => JSON.stringify(r));
-    if (format === 'json') yield `${counter.rows === 0 ? '\n' : ',\n'}${lines.join(',\n')}`;
+    if (format === 'json') yield `${rows === 0 ? '\n' : ',\n'}${lines.join(',\n')}`;
     else yield `${lines.join('\n')}\n`;
-    counter.rows += page.length;
+    rows += page.length;
   }
-  if (format === 'json') yield counter.rows === 0 ? ']\n' : '\n]\n';
+  if (format === 'json') yield rows === 0 ? ']\n' : '\n]\n';
 }
 
-/** Streams the export into `out` (stdout or a file). A closed stdout ends it quietly. */
+/**
+ * Streams the export into `out` (stdout or a file). A closed stdout ends it quietly. Every source
+ * is checked to be a database or gzipped file before anything is written, and the first is opened.
+ */
 export async function exportReadings(options: ExportOptions, stdout: Writable = process.stdout): Promise<ExportResult> {
-  const source = await openReadingSource(options.source);
+  const [firstFile, ...rest] = options.sources;
+  if (firstFile === undefined) throw new ConfigError('nothing to export from');
+  for (const f of rest) if (fileKind(f) === 'other') throw new ConfigError(`${f} is neither a listener database nor a gzipped database archive`);
+  const first = await openReadingSource(firstFile);
   const counter = { rows: 0 };
   const partial = options.out !== undefined ? `${options.out}.partial` : undefined;
+  const pages = sourcePages(first, rest, options, counter);
   try {
-    const pages = exportRows(source.db, options.sensors, options.from, options.to);
     const body =
       options.format === 'csv'
-        ? [Readable.from(csvRecords(pages, counter)), stringify({ header: true, columns: [...EXPORT_COLUMNS] })]
-        : [Readable.from(jsonText(pages, options.format, counter))];
+        ? [Readable.from(pages), records(), stringify({ header: true, columns: [...EXPORT_COLUMNS] })]
+        : [Readable.from(jsonText(pages, options.format))];
     if (partial !== undefined) {
       let file: Writable;
       try {
@@ -131,6 +158,16 @@ export async function exportReadings(options: ExportOptions, stdout: Writable = 
     if (partial !== undefined) rmSync(partial, { force: true });
     throw err;
   } finally {
-    source.close();
+    await pages.return(undefined); // closes the open source when the stream stopped early
+    first.close();
   }
+}
+
+/**
+ * With --with-archives: the archives next to the database whose time span meets [from, to)
+ * (their names give first and last minute), oldest first, then the database itself.
+ */
+export function sourcesWithArchives(dbFile: string, from = '', to = '\uffff'): string[] {
+  const archives = listArchives(dbFile).filter((e) => `${e.last}:59.999999` >= from && `${e.first}:00.000000` < to);
+  return [...archives.map((e) => e.file), dbFile];
 }
