@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodePayload } from '../src/decoders/index.js';
@@ -138,11 +139,11 @@ describe('import', () => {
     const junk = join(dir, 'notes.txt');
     writeFileSync(junk, 'hello\nworld\n');
     const gz = join(dir, 'text.gz');
-    writeFileSync(gz, spawnSync('gzip', ['-c', junk]).stdout);
+    writeFileSync(gz, gzipSync(readFileSync(junk)));
     const cut = join(dir, 'cut.sqlite3.gz');
     const whole = join(dir, 'whole.sqlite3');
     originalDatabase(whole, 100);
-    writeFileSync(cut, spawnSync('gzip', ['-c', whole]).stdout.subarray(0, 200));
+    writeFileSync(cut, gzipSync(readFileSync(whole)).subarray(0, 200));
     const db = join(dir, 'x.sqlite3');
     for (const [file, why] of [
       [junk, /is neither a listener database/],

@@ -11,10 +11,10 @@ import { stringify } from 'csv-stringify';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from '../config.js';
 import { errorText } from '../files.js';
-import { READINGS_TABLE } from '../store/schema.js';
-import { isClosedPipe } from './closed-pipe.js';
-import { sensorNames } from '../store/sensor-names.js';
 import { listArchives } from '../store/database-archiver.js';
+import { READINGS_TABLE } from '../store/schema.js';
+import { sensorNames } from '../store/sensor-names.js';
+import { isClosedPipe } from './closed-pipe.js';
 import { fileKind, openReadingSource, type ReadingSource } from './reading-source.js';
 
 export type ExportFormat = 'csv' | 'json' | 'ndjson';
