@@ -97,7 +97,7 @@ export class ListenerApp {
       this.store = new ReadingStore(c.dbFile, { durable: c.durable });
       this.store.open();
       storeLog.info(`database ${c.dbFile} open (WAL, synchronous=${c.durable ? 'FULL' : 'NORMAL'})`);
-      // Per-message lines only at debug: at other levels the commit hook does not even loop.
+      // Per-message lines only at debug: at other levels they cost nothing, not even a call.
       const messageLog = c.logLevel === 'debug' ? new MessageDebugLog(this.logger.child('message')) : undefined;
       this.summary = new ActivitySummary({ log: this.logger.child('summary'), timers: this.deps.timers ?? realTimers });
       this.writer = new ReadingWriter(this.store, {
