@@ -1,6 +1,6 @@
 // What a bench run measures and how much: the quick smoke run (CI) and the full run.
 
-export const SECTIONS = ['sqlite', 'raw', 'ours', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'growth', 'reads', 'million'] as const;
+export const SECTIONS = ['sqlite', 'raw', 'ours', 'decode', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'growth', 'reads', 'million', 'http'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Plan {
@@ -29,6 +29,8 @@ export interface Plan {
    */
   big: { rows: number; sensors: number; count: number; readPauseMs: number };
   millionCount: number;
+  /** Status service: /api/sensors on a database of `rows` readings of `sensors` sensors; retained availability messages. */
+  http: { rows: number; sensors: number; availability: number };
   /** Node flags added to the launcher's for a second 10^6 run (README: small machines). */
   smallMachineNodeArgs: string[];
 }
@@ -61,6 +63,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
       // Not the 10^7 rows of the full run: a small database only keeps the scenarios running.
       big: { rows: 50_000, sensors: 1000, count: 3000, readPauseMs: 50 },
       millionCount: 0,
+      http: { rows: 100_000, sensors: 1000, availability: 1000 },
       smallMachineNodeArgs: [],
     };
   }
@@ -83,6 +86,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
     scaling: { sensors: [1, 10, 100, 1000, 10_000], count: 100_000 },
     big: { rows: 10_000_000, sensors: 1000, count: 200_000, readPauseMs: 50 },
     millionCount: 1_000_000,
+    http: { rows: 10_000_000, sensors: 1000, availability: 10_000 },
     // The launcher caps memory itself (src/memory-cap.ts): no second, small-machine 10^6 run.
     smallMachineNodeArgs: [],
   };

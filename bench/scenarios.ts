@@ -176,6 +176,9 @@ export interface OursOptions {
   seed?: BigDb;
   /** Read probes run in a separate process while the readings stream (reads beside writes). */
   probes?: { names: readonly string[]; pauseMs: number };
+  /** --topic filters for the listener (the z2m decode bench). */
+  topics?: string[];
+  logLevel?: 'info' | 'debug';
 }
 
 export async function oursThroughput(o: OursOptions): Promise<OursResult> {
@@ -188,6 +191,8 @@ export async function oursThroughput(o: OursOptions): Promise<OursResult> {
       durable: o.durable,
       clientId: uid('bench-ours'),
       nodeArgs: [...listenerNodeArgs, ...(o.nodeArgs ?? [])],
+      ...(o.topics ? { args: o.topics.flatMap((t) => ['--topic', t]) } : {}),
+      ...(o.logLevel ? { logLevel: o.logLevel } : {}),
     });
     // A seeded database's rows have rowids 1..rows (generated, never deleted): ours come after.
     const base = o.seed?.rows ?? 0;

@@ -1,13 +1,15 @@
 // `status`: what the database says, for a human at a terminal or for a monitoring script — per
 // sensor the last reading, its values and its age, plus totals — read straight from the SQLite
 // file (read-only; no broker, no running listener needed). Queries use the primary-key index
-// (sensorName, recordWrittenUTC), so a database that grew for years answers at once.
+// (sensorName, recordWrittenUTC) through SensorQueries (shared with the HTTP API), so a database
+// that grew for years answers at once.
 import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from './config.js';
 import { inspectLock, lockFileFor } from './instance-lock.js';
-import { READINGS_TABLE, REJECTS_TABLE, SENSOR_TABLE } from './store/schema.js';
+import { READINGS_TABLE, REJECTS_TABLE } from './store/schema.js';
+import { SensorQueries, tableExists } from './store/sensor-queries.js';
 import { parseMicrosUTC } from './store/time.js';
 
 export interface SensorStatus {
@@ -64,10 +66,6 @@ function openReadOnly(dbFile: string): BetterSqlite3.Database {
   return db;
 }
 
-function tableExists(db: BetterSqlite3.Database, name: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?").get(name) !== undefined;
-}
-
 export function readStatus(dbFile: string, options: StatusOptions = {}): DatabaseStatus {
   const nowMs = (options.now ?? Date.now)();
   const db = openReadOnly(dbFile);
@@ -80,37 +78,19 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
     }
     if (!hasReadings) throw new ConfigError(`${dbFile} is not a listener database (it has no ${READINGS_TABLE} table)`);
 
-    // One statement for every sensor: the names by hopping along the primary key (one lookup per
-    // sensor, not a scan), then per sensor its last row, first time and location, each a lookup on
-    // a primary key. A 10^7-row database answers in milliseconds, beside a running listener.
-    const location = tableExists(db, SENSOR_TABLE)
-      ? `(SELECT location FROM ${SENSOR_TABLE} WHERE sensorName = s.name ORDER BY recordWrittenUTC DESC LIMIT 1)`
-      : 'NULL';
-    const rows = db
-      .prepare(
-        `WITH RECURSIVE s(name) AS (
-           SELECT MIN(sensorName) FROM ${READINGS_TABLE}
-           UNION ALL
-           SELECT (SELECT MIN(sensorName) FROM ${READINGS_TABLE} WHERE sensorName > s.name) FROM s WHERE s.name IS NOT NULL)
-         SELECT s.name AS sensorName, r.recordWrittenUTC, r.temperatureF, r.relHumidityPercent, r.dewPointF, r.battVoltage,
-                r.battPercent, r.apRSSI, ${location} AS location,
-                (SELECT MIN(recordWrittenUTC) FROM ${READINGS_TABLE} WHERE sensorName = s.name) AS firstUTC
-           FROM s JOIN ${READINGS_TABLE} r ON r.rowid =
-                (SELECT rowid FROM ${READINGS_TABLE} WHERE sensorName = s.name ORDER BY recordWrittenUTC DESC LIMIT 1)
-          WHERE s.name IS NOT NULL
-          ORDER BY s.name`,
-      )
-      .all() as Array<Omit<SensorStatus, 'ageSeconds' | 'lastReadingUTC'> & { recordWrittenUTC: string; firstUTC: string | null }>;
+    const q = new SensorQueries(db);
+    const lasts = q.everyLastReading();
+    const names = lasts.map((r) => r.sensorName);
 
     const staleAfterMs = options.staleAfterMs;
     const sensors: SensorStatus[] = [];
-    let first: string | null = null;
-    for (const row of rows) {
+    for (const row of lasts) {
+      const name = row.sensorName;
       const micros = parseMicrosUTC(row.recordWrittenUTC);
       const ageMs = Number.isNaN(micros) ? Number.POSITIVE_INFINITY : nowMs - micros / 1000;
       const sensor: SensorStatus = {
-        sensorName: row.sensorName,
-        location: row.location ?? null,
+        sensorName: name,
+        location: row.location,
         lastReadingUTC: row.recordWrittenUTC,
         ageSeconds: Number.isFinite(ageMs) ? Math.max(0, Math.round(ageMs / 1000)) : -1,
         temperatureF: row.temperatureF,
@@ -122,7 +102,6 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
       };
       if (staleAfterMs !== undefined) sensor.stale = !(ageMs <= staleAfterMs);
       sensors.push(sensor);
-      if (row.firstUTC !== null && (first === null || row.firstUTC < first)) first = row.firstUTC;
     }
 
     // Rows are only ever appended (the listener and the original never delete readings), so the
@@ -132,6 +111,11 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
       ? (db.prepare(`SELECT COUNT(*) FROM ${REJECTS_TABLE}`).pluck().get() as number)
       : 0;
     const times = sensors.map((s) => s.lastReadingUTC).sort();
+    let first: string | null = null;
+    for (const name of names) {
+      const t = q.firstReadingUTC(name);
+      if (t !== null && (first === null || t < first)) first = t;
+    }
 
     const held = inspectLock(lockFileFor(dbFile));
     const listener: DatabaseStatus['listener'] = { running: held !== undefined && held.liveness !== 'dead' };

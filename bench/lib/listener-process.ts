@@ -26,6 +26,10 @@ export interface ListenerOptions {
   clientId: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** Extra listener flags, e.g. --http 0 --availability-topic tele/+/LWT. */
+  args?: string[];
+  /** --log-level (default info; bench/debug-cost.ts compares debug). */
+  logLevel?: 'info' | 'debug';
 }
 
 export class ListenerProcess {
@@ -56,11 +60,12 @@ export class ListenerProcess {
       '--port', String(o.port),
       '-d', this.dbFile,
       '-l', this.logFile,
-      '--log-level', 'info',
+      '--log-level', o.logLevel ?? 'info',
       '--no-console',
       '--qos', String(o.qos),
       '--client-id', o.clientId,
       ...(o.durable ? ['--durable'] : []),
+      ...(o.args ?? []),
     ];
     const subscribedBefore = this.subscribedCount();
     this.spawnedAt = Date.now();
