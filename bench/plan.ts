@@ -61,7 +61,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
       backlogCount: 10_000,
       scaling: { sensors: [1, 1000], count: 5000 },
       // Not the 10^7 rows of the full run: a small database only keeps the scenarios running.
-      big: { rows: 50_000, sensors: 1000, count: 3000, readPauseMs: 50 },
+      big: { rows: 50_000, sensors: 1000, count: 3000, readPauseMs: 500 },
       millionCount: 0,
       http: { rows: 100_000, sensors: 1000, availability: 1000 },
       smallMachineNodeArgs: [],
@@ -84,7 +84,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
     original: { count: 60_000, rate: 5000, settleMs: 150_000, quietMs: 3000 },
     backlogCount: 200_000,
     scaling: { sensors: [1, 10, 100, 1000, 10_000], count: 100_000 },
-    big: { rows: 10_000_000, sensors: 1000, count: 200_000, readPauseMs: 50 },
+    big: { rows: 10_000_000, sensors: 1000, count: 200_000, readPauseMs: 500 },
     millionCount: 1_000_000,
     http: { rows: 10_000_000, sensors: 1000, availability: 10_000 },
     // The launcher caps memory itself (src/memory-cap.ts): no second, small-machine 10^6 run.
