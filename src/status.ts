@@ -80,7 +80,6 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
 
     const q = new SensorQueries(db);
     const lasts = q.everyLastReading();
-    const names = lasts.map((r) => r.sensorName);
 
     const staleAfterMs = options.staleAfterMs;
     const sensors: SensorStatus[] = [];
@@ -111,11 +110,18 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
       ? (db.prepare(`SELECT COUNT(*) FROM ${REJECTS_TABLE}`).pluck().get() as number)
       : 0;
     const times = sensors.map((s) => s.lastReadingUTC).sort();
-    let first: string | null = null;
-    for (const name of names) {
-      const t = q.firstReadingUTC(name);
-      if (t !== null && (first === null || t < first)) first = t;
-    }
+    // The first reading of all: per sensor one seek, in one statement (a loop of 1 000 calls from
+    // JavaScript took ~1.5× as long on 10^7 readings, interleaved A/B, npm run bench reads section).
+    const first = db
+      .prepare(
+        `WITH RECURSIVE s(name) AS (
+           SELECT MIN(sensorName) FROM ${READINGS_TABLE}
+           UNION ALL
+           SELECT (SELECT MIN(sensorName) FROM ${READINGS_TABLE} WHERE sensorName > s.name) FROM s WHERE s.name IS NOT NULL)
+         SELECT MIN((SELECT MIN(recordWrittenUTC) FROM ${READINGS_TABLE} WHERE sensorName = s.name)) FROM s WHERE s.name IS NOT NULL`,
+      )
+      .pluck()
+      .get() as string | null;
 
     const held = inspectLock(lockFileFor(dbFile));
     const listener: DatabaseStatus['listener'] = { running: held !== undefined && held.liveness !== 'dead' };
