@@ -6,6 +6,7 @@ import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
 import { describeSensorAlerts, resolveSensorAlerts, type SensorAlertConfig, type SensorAlertFlags } from './alerts/sensor-alert-options.js';
+import { resolveDecoding, type DecodingConfig } from './decoders/decoding-config.js';
 import type { RecoveryConfig } from './recovery/options.js';
 import type { HttpConfig } from './http/http-options.js';
 
@@ -66,7 +67,10 @@ export interface Config {
   logRotate: RotationSchedule;
   /** --mqtt-debug-log: MQTT.js's own debug output goes to this file (rotated like the log). */
   mqttDebugLog?: string;
+  /** Filters to subscribe to (without their =format). */
   topics: string[];
+  /** How each topic's payloads are decoded (--topic =format, --mapping). */
+  decoding: DecodingConfig;
   qos: 0 | 1 | 2;
   clientId: string;
   cleanSession: boolean;
@@ -105,8 +109,9 @@ export interface Config {
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'sensorAlerts'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'decoding' | 'sensorAlerts'>> & {
   clientId?: string;
+  mappingFile?: string;
   sensorAlerts?: SensorAlertFlags;
 };
 
@@ -215,10 +220,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   const env = ctx.env ?? process.env;
   const dbFile = raw.dbFile ?? DEFAULTS.dbFile;
   const credentialsFile = raw.credentialsFile ?? DEFAULTS.credentialsFile;
-  const topics = raw.topics && raw.topics.length > 0 ? raw.topics : [...DEFAULTS.topics];
-  for (const t of topics) {
-    if (t === '' || t.includes('\0')) throw new ConfigError(`--topic ${JSON.stringify(t)} is not a valid MQTT topic filter`);
-  }
+  const { topics, decoding } = resolveDecoding(raw.topics && raw.topics.length > 0 ? raw.topics : [...DEFAULTS.topics], raw.mappingFile);
   if (raw.caFile !== undefined && !existsSync(raw.caFile)) throw new ConfigError(`--ca-file ${raw.caFile} does not exist`);
   const broker = (raw.broker ?? DEFAULTS.broker).trim();
   if (broker === '') throw new ConfigError('--broker is empty: give a host name or address');
@@ -239,6 +241,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     dbArchiveSize: raw.dbArchiveSize ?? DEFAULTS.dbArchiveSize,
     logRotate: raw.logRotate ?? DEFAULTS.logRotate,
     topics,
+    decoding,
     qos: raw.qos ?? DEFAULTS.qos,
     clientId: raw.clientId ?? defaultClientId(dbFile),
     cleanSession: raw.cleanSession ?? false,
