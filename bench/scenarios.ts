@@ -165,6 +165,7 @@ export interface OursOptions {
   keepDir?: boolean;
   /** --topic filters for the listener (the z2m decode bench). */
   topics?: string[];
+  logLevel?: 'info' | 'debug';
 }
 
 export async function oursThroughput(o: OursOptions): Promise<OursResult> {
@@ -178,6 +179,7 @@ export async function oursThroughput(o: OursOptions): Promise<OursResult> {
       clientId: uid('bench-ours'),
       nodeArgs: [...listenerNodeArgs, ...(o.nodeArgs ?? [])],
       ...(o.topics ? { args: o.topics.flatMap((t) => ['--topic', t]) } : {}),
+      ...(o.logLevel ? { logLevel: o.logLevel } : {}),
     });
     const group = new PublisherGroup(broker.port, { ...o.load, qos: o.qos });
     const watcher = new RowWatcher(listener.dbFile);

@@ -17,6 +17,8 @@ import { ConfigError, readMailCredentials, readMqttCredentials, type Config } fr
 import { MessageDecoder, type DecodeResult } from './decoders/index.js';
 import { ReadingMerger } from './ingest/reading-merger.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
+import { ActivitySummary } from './logging/activity-summary.js';
+import { MessageDebugLog } from './logging/message-log.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
 import { Recovery } from './recovery/index.js';
 import { resolveRecoveryConfig } from './recovery/options.js';
@@ -60,6 +62,7 @@ export class ListenerApp {
   private recoveryPart: Recovery | undefined;
   private availability: AvailabilityTracker | undefined;
   private http: HttpService | undefined;
+  private summary: ActivitySummary | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
@@ -149,6 +152,9 @@ export class ListenerApp {
         backend = this.store;
         storeLog.info(`database ${c.dbFile} open (WAL, synchronous=${c.durable ? 'FULL' : 'NORMAL'})`);
       }
+      // Per-message lines only at debug: at other levels they cost nothing, not even a call.
+      const messageLog = c.logLevel === 'debug' ? new MessageDebugLog(this.logger.child('message')) : undefined;
+      this.summary = new ActivitySummary({ log: this.logger.child('summary'), timers: this.deps.timers ?? realTimers });
       this.writer = new ReadingWriter(backend, {
         timers: this.deps.timers ?? realTimers,
         onCommitError: (err, attempt, pending) => {
@@ -162,6 +168,8 @@ export class ListenerApp {
           this.alerts?.storageRecovered();
         },
         onCommitted: (outcome, items) => {
+          messageLog?.noteBatch(outcome, items);
+          this.summary?.noteBatch(outcome, items);
           if (outcome.sensorRows > 0) storeLog.info(`${outcome.sensorRows} sensor metadata change(s) recorded`);
           if (outcome.duplicates > 0) storeLog.debug(`${outcome.duplicates} redelivered message(s) already stored; acknowledged only`);
           this.archiver?.noteStored(outcome.stored);
@@ -252,6 +260,7 @@ export class ListenerApp {
       }
       this.listener.start();
       this.dog?.start();
+      this.summary.start();
       this.running = true;
     } catch (err) {
       await this.stop();
@@ -372,6 +381,7 @@ export class ListenerApp {
     const sensorAlertsStopped = this.sensorAlerts?.stop();
     await this.alerts?.stop(); // also aborts a sensor alert digest in flight (one mailer)
     await sensorAlertsStopped;
+    this.summary?.stop();
     this.listener?.pause();
     this.qos2Store?.stop();
     // Values waiting to be merged into one reading go to the writer now, so its stop commits them.

@@ -1,14 +1,16 @@
 // The command line (commander): every flag of the original, with its legacy spellings, plus ours.
 // Flags are typed here (numbers are numbers), then resolveConfig() validates the whole once.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { addSensorAlertOptions, sensorAlertFlags } from './alerts/sensor-alert-options.js';
 import { MAPPING_HELP, TOPIC_HELP } from './decoders/decoding-config.js';
+import { addSensorAlertOptions, sensorAlertFlags } from './alerts/sensor-alert-options.js';
 import { ConfigError, DEFAULTS, describeConfig, isPostgresUrl, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
 import { addHttpOptions, parseStale, resolveHttpConfig, type HttpFlags } from './http/http-options.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import { parseDecimal, parseDuration } from './numbers.js';
 import { addRecoveryOptions, resolveRecoveryConfig, type RecoveryFlags } from './recovery/options.js';
 import { formatStatus, readStatus } from './status.js';
+import { addDataToolCommands } from './tools/commands.js';
+import { endQuietlyOnClosedPipe, writeIfOpen } from './tools/closed-pipe.js';
 import { VERSION_LINE } from './version.js';
 
 /** The original's spellings (Python argparse) rewritten to ours before commander sees them. */
@@ -192,8 +194,8 @@ export interface CliIO {
 }
 
 const defaultIO: CliIO = {
-  out: (l) => process.stdout.write(`${l}\n`),
-  err: (l) => process.stderr.write(`${l}\n`),
+  out: (l) => writeIfOpen(process.stdout, `${l}\n`),
+  err: (l) => writeIfOpen(process.stderr, `${l}\n`),
 };
 
 export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -330,12 +332,18 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       io.out(`published ${result.published} message(s) in ${(result.elapsedMs / 1000).toFixed(1)} s`);
       setExit(0);
     });
+  addDataToolCommands(program, { io, setExit, configFromCommand, rawOptions: (cmd) => toRawOptions(cmd.optsWithGlobals()) });
   return program;
 }
 
 /** Entry point used by bin/: returns the process exit code. */
 export async function main(argv: readonly string[], io: CliIO = defaultIO): Promise<number> {
   let exitCode = 0;
+  if (io === defaultIO) {
+    // `… | head`: output into a closed pipe ends quietly (see tools/closed-pipe.ts).
+    endQuietlyOnClosedPipe(process.stdout);
+    endQuietlyOnClosedPipe(process.stderr);
+  }
   const program = buildProgram(io, (c) => {
     exitCode = c;
   });

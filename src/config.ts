@@ -5,8 +5,8 @@ import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
-import { describeSensorAlerts, resolveSensorAlerts, type SensorAlertConfig, type SensorAlertFlags } from './alerts/sensor-alert-options.js';
 import { resolveDecoding, type DecodingConfig } from './decoders/decoding-config.js';
+import { describeSensorAlerts, resolveSensorAlerts, type SensorAlertConfig, type SensorAlertFlags } from './alerts/sensor-alert-options.js';
 import type { RecoveryConfig } from './recovery/options.js';
 import type { HttpConfig } from './http/http-options.js';
 

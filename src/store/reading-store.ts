@@ -58,6 +58,8 @@ export interface BatchOutcome {
   sensorRows: number;
   /** Name of the last sensor stored in this batch, if any. */
   lastSensor?: string;
+  /** The messages counted in `duplicates` (set only when there are any: the debug log names them). */
+  duplicateItems?: IncomingMessage[];
 }
 
 export interface ReadingStoreOptions {
@@ -292,6 +294,7 @@ export class ReadingStore {
         // A redelivery (DUP) of a packet whose row we already committed: acknowledge, store nothing.
         if (item.dup && (this.stagedDeliveries.get(item.packetId) ?? this.deliveries.get(item.packetId)) === digest) {
           outcome.duplicates++;
+          (outcome.duplicateItems ??= []).push(item);
           continue;
         }
         this.stagedDeliveries.set(item.packetId, digest);
