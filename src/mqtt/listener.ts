@@ -216,6 +216,9 @@ export class MqttListener {
       });
     });
     client.removeAllListeners();
+    // A socket still connecting when the client ended (a stop right after start) may report its
+    // reset later; with no listener that 'error' would crash the process on its way out.
+    client.on('error', () => undefined);
   }
 
   /**
