@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ListenerApp } from '../src/app.js';
 import { startAedes, freePort, type TestBroker } from './helpers/brokers.js';
+import { sendJson } from '../src/http/routes.js';
 import { getJson, getRaw, localHttp } from './helpers/http.js';
 import { BIN } from './helpers/processes.js';
 import { payload, publisher, startedApp, tempDir, testConfig, testLogger, waitFor } from './helpers/util.js';
@@ -80,6 +81,27 @@ describe('status service: bad requests', () => {
     expect(huge).toBe(431);
     await pub.publishAsync('ECCTempHum', payload('s2', 71), { qos: 1 });
     await waitFor(async () => (await getJson(base, '/api/sensors/s2')).status === 200, 15_000, 's2 stored beside a slow client');
+  });
+});
+
+describe('status service: plugging in', () => {
+  it("takes another feature's routes (e.g. /api/alerts) and a fallback for what no route knows (the web page)", async () => {
+    const dir = tempDir();
+    const b = await aedes();
+    const app = await startedApp(dir, b.port, {}, cleanups, { http: localHttp() });
+    const http = app.httpService!;
+    http.addRoutes([{ method: 'GET', path: '/api/alerts', handle: ({ res }) => sendJson(res, 200, [{ sensor: 'x' }]) }]);
+    http.addFallback((req, res) => {
+      if (req.url !== '/') return false;
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<h1>page</h1>');
+      return true;
+    });
+    expect((await getJson(http.url, '/api/alerts')).body).toEqual([{ sensor: 'x' }]);
+    const page = await getJson(http.url, '/');
+    expect(page).toMatchObject({ status: 200, text: '<h1>page</h1>' });
+    expect((await getJson(http.url, '/app.js')).status).toBe(404);
+    expect((await getJson(http.url, '/health')).status).toBe(200);
   });
 });
 
