@@ -116,8 +116,11 @@ describe.each(brokerKinds())('status service against %s', (kind) => {
     const times = all.body.readings.map((r) => r.time);
     const ranged = await getJson<{ readings: Array<{ temperatureF: number }> }>(base, `/api/sensors/probe/readings?from=${times[2]}&to=${times[4]}`);
     expect(ranged.body.readings.map((r) => r.temperatureF)).toEqual([62, 63, 64]);
-    const firstTwo = await getJson<{ readings: Array<{ temperatureF: number }> }>(base, `/api/sensors/probe/readings?from=${times[0]}&limit=2`);
+    const firstTwo = await getJson<{ readings: Array<{ temperatureF: number }>; truncated: boolean }>(base, `/api/sensors/probe/readings?from=${times[0]}&limit=2`);
     expect(firstTwo.body.readings.map((r) => r.temperatureF)).toEqual([60, 61]);
+    expect(firstTwo.body.truncated).toBe(true);
+    const lastTwo = await getJson<{ readings: Array<{ temperatureF: number }>; truncated: boolean }>(base, `/api/sensors/probe/readings?from=${times[8]}&limit=2`);
+    expect(lastTwo.body).toMatchObject({ truncated: false, readings: [{ temperatureF: 68 }, { temperatureF: 69 }] });
 
     const capped = await getJson<{ limit: number; limitCapped: boolean; limitAsked: number }>(base, '/api/sensors/probe/readings?limit=250000');
     expect(capped.body).toMatchObject({ limit: 100_000, limitCapped: true, limitAsked: 250_000 });

@@ -98,18 +98,20 @@ export function sensorApiRoutes(deps: SensorApiDeps): Route[] {
           return;
         }
         const limit = Math.min(asked ?? MAX_LIMIT, MAX_LIMIT);
+        const head = { ...base, limit, ...(asked !== undefined && asked > MAX_LIMIT ? { limitCapped: true, limitAsked: asked } : { limitCapped: false }) };
+        // Streamed in chunks: up to 100 000 readings never sit in the (capped) heap as one string.
+        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+        let chunk = `${JSON.stringify(head).slice(0, -1)},"readings":[`;
+        let count = 0;
         // Without `from`, a limit means "the latest N" (still returned oldest first).
-        const rows = deps.reader.readings(name, from, to, limit + 1, fromMs === undefined);
-        const truncated = rows.length > limit;
-        const kept = truncated ? (fromMs === undefined ? rows.slice(1) : rows.slice(0, limit)) : rows;
-        sendJson(res, 200, {
-          ...base,
-          limit,
-          ...(asked !== undefined && asked > MAX_LIMIT ? { limitCapped: true, limitAsked: asked } : { limitCapped: false }),
-          truncated,
-          count: kept.length,
-          readings: kept.map(readingJson),
+        const truncated = deps.reader.eachReading(name, from, to, limit, fromMs === undefined, (row) => {
+          chunk += (count++ === 0 ? '' : ',') + JSON.stringify(readingJson(row));
+          if (chunk.length >= 64 * 1024) {
+            res.write(chunk);
+            chunk = '';
+          }
         });
+        res.end(`${chunk}],"truncated":${truncated},"count":${count}}`);
       },
     },
   ];
