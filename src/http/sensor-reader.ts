@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { READINGS_TABLE } from '../store/schema.js';
-import { SensorQueries, type LastReading } from '../store/sensor-queries.js';
+import { SensorQueries } from '../store/sensor-queries.js';
 
 export interface ReadingRow {
   recordWrittenUTC: string;
@@ -74,13 +74,6 @@ export class SensorReader {
     return this.queries.everyLastReading();
   }
 
-  lastReading(name: string): LastReading | undefined {
-    return this.queries.lastReading(name);
-  }
-
-  locationOf(name: string): string | null {
-    return this.queries.locationOf(name);
-  }
 
   /**
    * Hands over up to `limit` readings in [from, to] (stored-format bounds) oldest first, one at a
