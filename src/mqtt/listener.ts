@@ -35,6 +35,8 @@ export interface MqttListenerOptions {
   cleanSession: boolean;
   topics: readonly string[];
   qos: 0 | 1 | 2;
+  /** Filters subscribed at QoS 0 whatever `qos` says (availability: see AvailabilityTracker). */
+  qos0Topics?: readonly string[];
   username?: string;
   password?: string;
   keepaliveSeconds: number;
@@ -205,10 +207,14 @@ export class MqttListener {
   }
 
   private subscribe(client: MqttClient): void {
-    const { topics, qos } = this.options;
+    const { qos } = this.options;
+    const qos0 = this.options.qos0Topics ?? [];
+    const topics = [...this.options.topics, ...qos0];
+    const map: Record<string, { qos: 0 | 1 | 2 }> = {};
+    for (const t of this.options.topics) map[t] = { qos };
+    for (const t of qos0) map[t] ??= { qos: 0 };
     client.subscribe(
-      topics.map((t) => t),
-      { qos },
+      map,
       (err, granted) => {
         if (err) {
           this.stats.subscribeFailures++;
