@@ -94,7 +94,10 @@ export class AvailabilityTracker {
     const parsed = parseAvailability(m.topic, m.payload);
     if ('reason' in parsed) {
       this.stats.ignored++;
-      this.o.log.warn(`ignored availability message on ${m.topic.slice(0, 200)}: ${parsed.reason}`);
+      // A misconfigured filter could match a stream of other messages: the first ten, then every 1000th.
+      if (this.stats.ignored <= 10 || this.stats.ignored % 1000 === 0) {
+        this.o.log.warn(`ignored availability message on ${m.topic.slice(0, 200)} (${this.stats.ignored} so far): ${parsed.reason}`);
+      }
       committed();
       return;
     }
