@@ -5,6 +5,9 @@ import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
+import { resolveDecoding, type DecodingConfig } from './decoders/decoding-config.js';
+import { describeSensorAlerts, resolveSensorAlerts, type SensorAlertConfig, type SensorAlertFlags } from './alerts/sensor-alert-options.js';
+import type { RecoveryConfig } from './recovery/options.js';
 import type { HttpConfig } from './http/http-options.js';
 
 export class ConfigError extends Error {
@@ -64,7 +67,10 @@ export interface Config {
   logRotate: RotationSchedule;
   /** --mqtt-debug-log: MQTT.js's own debug output goes to this file (rotated like the log). */
   mqttDebugLog?: string;
+  /** Filters to subscribe to (without their =format). */
   topics: string[];
+  /** How each topic's payloads are decoded (--topic =format, --mapping). */
+  decoding: DecodingConfig;
   qos: 0 | 1 | 2;
   clientId: string;
   cleanSession: boolean;
@@ -92,15 +98,21 @@ export interface Config {
   postgresUrl?: string;
   /** --share-group: subscribe as one member of an MQTT shared subscription ($share/<group>/<filter>). */
   shareGroup?: string;
+  /** Outage recovery flags (src/recovery/options.ts); undefined = outage log only. */
+  recovery?: RecoveryConfig;
   /** --http: the status service (resolved by src/http/http-options.ts); undefined = off. */
   http?: HttpConfig;
   /** --availability-topic filters (device online/offline, Last Will). */
   availabilityTopics?: string[];
+  /** Per-sensor alerts (silence, battery, rules); undefined = none asked for. */
+  sensorAlerts?: SensorAlertConfig;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'decoding' | 'sensorAlerts'>> & {
   clientId?: string;
+  mappingFile?: string;
+  sensorAlerts?: SensorAlertFlags;
 };
 
 export interface ResolveContext {
@@ -208,10 +220,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   const env = ctx.env ?? process.env;
   const dbFile = raw.dbFile ?? DEFAULTS.dbFile;
   const credentialsFile = raw.credentialsFile ?? DEFAULTS.credentialsFile;
-  const topics = raw.topics && raw.topics.length > 0 ? raw.topics : [...DEFAULTS.topics];
-  for (const t of topics) {
-    if (t === '' || t.includes('\0')) throw new ConfigError(`--topic ${JSON.stringify(t)} is not a valid MQTT topic filter`);
-  }
+  const { topics, decoding } = resolveDecoding(raw.topics && raw.topics.length > 0 ? raw.topics : [...DEFAULTS.topics], raw.mappingFile);
   if (raw.caFile !== undefined && !existsSync(raw.caFile)) throw new ConfigError(`--ca-file ${raw.caFile} does not exist`);
   const broker = (raw.broker ?? DEFAULTS.broker).trim();
   if (broker === '') throw new ConfigError('--broker is empty: give a host name or address');
@@ -232,6 +241,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     dbArchiveSize: raw.dbArchiveSize ?? DEFAULTS.dbArchiveSize,
     logRotate: raw.logRotate ?? DEFAULTS.logRotate,
     topics,
+    decoding,
     qos: raw.qos ?? DEFAULTS.qos,
     clientId: raw.clientId ?? defaultClientId(dbFile),
     cleanSession: raw.cleanSession ?? false,
@@ -254,6 +264,8 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   if (config.smtpHost === '') throw new ConfigError('--smtp-host is empty: give the mail server host name');
   const mail = readMailCredentials(config.gmailCredentialsFile, config.gmailCredentialsExplicit, ctx.warnings);
   if (mail) config.mail = mail;
+  const sensorAlerts = resolveSensorAlerts(raw.sensorAlerts, config.lastNoticeFile);
+  if (sensorAlerts) config.sensorAlerts = sensorAlerts;
   if (raw.caFile !== undefined) config.caFile = raw.caFile;
   if (raw.mqttDebugLog !== undefined) {
     if (raw.mqttDebugLog.trim() === '') throw new ConfigError('--mqtt-debug-log is empty: give a file name');
@@ -304,7 +316,7 @@ export function maskUrlPassword(url: string): string {
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, mail, http, ...rest } = config;
+  const { mqtt, mail, http, sensorAlerts, ...rest } = config;
   if (rest.postgresUrl !== undefined) {
     rest.postgresUrl = maskUrlPassword(rest.postgresUrl);
     rest.dbFile = rest.postgresUrl;
@@ -318,6 +330,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       source: mqtt.source,
     },
     mail: mail ? { ...mail, password: '********' } : null,
+    sensorAlerts: describeSensorAlerts(sensorAlerts),
   };
 }
 

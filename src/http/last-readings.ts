@@ -3,7 +3,8 @@
 // readings it has just committed. So GET /api/sensors costs the same on 10⁷ rows as on 10 — no
 // index seek per sensor into a database far larger than SQLite's page cache (that took 0.6 s per
 // request on a 10⁷-row file in `npm run bench`) — and the hot path pays one Map lookup per reading.
-import type { IncomingMessage } from '../store/reading-store.js';
+import type { Reading } from '../decoders/types.js';
+import { otherReadings, type BatchOutcome, type IncomingMessage } from '../store/reading-store.js';
 import type { LastReading } from '../store/sensor-queries.js';
 import { parseMicrosUTC } from '../store/time.js';
 
@@ -32,17 +33,26 @@ export class LastReadings {
   readonly observe = (_ms: number, items: readonly IncomingMessage[]): void => {
     for (const item of items) {
       const result = item.result;
-      if (result.kind !== 'reading') continue;
-      const r = result.reading;
-      const seen = this.bySensor.get(r.sensorName);
-      if (seen === undefined) this.bySensor.set(r.sensorName, { micros: item.receivedMicros, values: r, location: r.location ?? null });
-      else if (item.receivedMicros >= seen.micros) {
-        seen.micros = item.receivedMicros;
-        seen.values = r;
-        if (r.location !== undefined) seen.location = r.location;
+      if (result.kind === 'reading') this.note(result.reading, item.receivedMicros);
+      else if (result.kind !== 'rejection') {
+        // Several readings, or a part stored as its own row: the store's own rule says which.
+        for (const r of otherReadings(result, this.scratch)) this.note(r, item.receivedMicros);
       }
     }
   };
+
+  /** otherReadings() counts what it skips; those counts are the writer's business, not ours. */
+  private readonly scratch: BatchOutcome = { stored: 0, rejected: 0, duplicates: 0, ignored: 0, sensorRows: 0 };
+
+  private note(r: Reading, micros: number): void {
+    const seen = this.bySensor.get(r.sensorName);
+    if (seen === undefined) this.bySensor.set(r.sensorName, { micros, values: r, location: r.location ?? null });
+    else if (micros >= seen.micros) {
+      seen.micros = micros;
+      seen.values = r;
+      if (r.location !== undefined) seen.location = r.location;
+    }
+  }
 
   get(name: string): LastSeen | undefined {
     return this.bySensor.get(name);
