@@ -109,19 +109,19 @@ describe('status service: big answers', () => {
 });
 
 describe('status service: plugging in', () => {
-  it("takes another feature's routes (e.g. /api/alerts) and a fallback for what no route knows (the web page)", async () => {
+  it("takes another feature's routes (as /api/alerts is) and a fallback for what no route knows (the web page)", async () => {
     const dir = tempDir();
     const b = await aedes();
     const app = await startedApp(dir, b.port, {}, cleanups, { http: localHttp() });
     const http = app.httpService!;
-    http.addRoutes([{ method: 'GET', path: '/api/alerts', handle: ({ res }) => sendJson(res, 200, [{ sensor: 'x' }]) }]);
+    http.addRoutes([{ method: 'GET', path: '/api/example', handle: ({ res }) => sendJson(res, 200, [{ sensor: 'x' }]) }]);
     http.addFallback((req, res) => {
       if (req.url !== '/') return false;
       res.writeHead(200, { 'Content-Type': 'text/html' });
       res.end('<h1>page</h1>');
       return true;
     });
-    expect((await getJson(http.url, '/api/alerts')).body).toEqual([{ sensor: 'x' }]);
+    expect((await getJson(http.url, '/api/example')).body).toEqual([{ sensor: 'x' }]);
     const page = await getJson(http.url, '/');
     expect(page).toMatchObject({ status: 200, text: '<h1>page</h1>' });
     expect((await getJson(http.url, '/app.js')).status).toBe(404);
