@@ -1,10 +1,13 @@
 // The sensor API: GET /api/sensors (every sensor ever seen, or known by its availability topic),
 // /api/sensors/{name} (404 "never seen" for an unknown one) and /api/sensors/{name}/readings
 // (time range, limit capped at 100 000, or min/max/mean per bucket with maxPoints, for charts).
+// The sensor list and each sensor's last reading come from LastReadings (memory, seeded from the
+// database); readings from the service's read-only connection.
 // Names arrive percent-encoded and only ever reach SQL as bound parameters.
 import type { DeviceAvailability } from '../availability/availability-tracker.js';
 import { formatMicrosUTC } from '../store/time.js';
 import { BUCKET_FIELDS, type BucketRow, type ReadingRow, type SensorReader } from './sensor-reader.js';
+import type { LastReadings } from './last-readings.js';
 import { celsius, isoFromStored, sensorView, type SensorView } from './sensor-view.js';
 import { badParameter, HttpError, sendJson, type Route } from './routes.js';
 
@@ -13,6 +16,7 @@ export const MAX_POINTS = 10_000;
 
 export interface SensorApiDeps {
   reader: SensorReader;
+  lastReadings: LastReadings;
   /** Current availability per device (committed state), if availability topics are tracked. */
   availability?: (device: string) => DeviceAvailability | undefined;
   availabilityDevices?: () => Iterable<string>;
@@ -46,13 +50,7 @@ function round(v: number | null, digits = 3): number | null {
 
 export function sensorApiRoutes(deps: SensorApiDeps): Route[] {
   const now = deps.now ?? Date.now;
-  const view = (name: string, nowMs: number): SensorView =>
-    sensorView(
-      name,
-      { last: deps.reader.lastReading(name), location: deps.reader.locationOf(name), availability: deps.availability?.(name) },
-      nowMs,
-      deps.staleMs,
-    );
+  const view = (name: string, nowMs: number): SensorView => sensorView(name, deps.lastReadings.get(name), deps.availability?.(name), nowMs, deps.staleMs);
   const known = (name: string): SensorView => {
     const v = view(name, now());
     if (v.last === null && v.availability === null) throw new HttpError(404, `sensor ${JSON.stringify(name)} was never seen`, { name, status: 'never seen' });
@@ -64,13 +62,10 @@ export function sensorApiRoutes(deps: SensorApiDeps): Route[] {
       path: '/api/sensors',
       handle: ({ res }) => {
         const nowMs = now();
-        const views = new Map<string, SensorView>();
-        for (const r of deps.reader.everyLastReading()) {
-          views.set(r.sensorName, sensorView(r.sensorName, { last: r, location: r.location, availability: deps.availability?.(r.sensorName) }, nowMs, deps.staleMs));
-        }
+        const names = new Set(deps.lastReadings.names());
         // Devices known only from their availability topic are listed too.
-        for (const d of deps.availabilityDevices?.() ?? []) if (!views.has(d)) views.set(d, view(d, nowMs));
-        sendJson(res, 200, [...views.keys()].sort().map((n) => views.get(n)!));
+        for (const d of deps.availabilityDevices?.() ?? []) names.add(d);
+        sendJson(res, 200, [...names].sort().map((n) => view(n, nowMs)));
       },
     },
     {
@@ -98,18 +93,20 @@ export function sensorApiRoutes(deps: SensorApiDeps): Route[] {
           return;
         }
         const limit = Math.min(asked ?? MAX_LIMIT, MAX_LIMIT);
+        const head = { ...base, limit, ...(asked !== undefined && asked > MAX_LIMIT ? { limitCapped: true, limitAsked: asked } : { limitCapped: false }) };
+        // Streamed in chunks: up to 100 000 readings never sit in the (capped) heap as one string.
+        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+        let chunk = `${JSON.stringify(head).slice(0, -1)},"readings":[`;
+        let count = 0;
         // Without `from`, a limit means "the latest N" (still returned oldest first).
-        const rows = deps.reader.readings(name, from, to, limit + 1, fromMs === undefined);
-        const truncated = rows.length > limit;
-        const kept = truncated ? (fromMs === undefined ? rows.slice(1) : rows.slice(0, limit)) : rows;
-        sendJson(res, 200, {
-          ...base,
-          limit,
-          ...(asked !== undefined && asked > MAX_LIMIT ? { limitCapped: true, limitAsked: asked } : { limitCapped: false }),
-          truncated,
-          count: kept.length,
-          readings: kept.map(readingJson),
+        const truncated = deps.reader.eachReading(name, from, to, limit, fromMs === undefined, (row) => {
+          chunk += (count++ === 0 ? '' : ',') + JSON.stringify(readingJson(row));
+          if (chunk.length >= 64 * 1024) {
+            res.write(chunk);
+            chunk = '';
+          }
         });
+        res.end(`${chunk}],"truncated":${truncated},"count":${count}}`);
       },
     },
   ];

@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { READINGS_TABLE } from '../store/schema.js';
-import { SensorQueries, type LastReading } from '../store/sensor-queries.js';
+import { SensorQueries } from '../store/sensor-queries.js';
 
 export interface ReadingRow {
   recordWrittenUTC: string;
@@ -33,7 +33,7 @@ export class SensorReader {
   private db: BetterSqlite3.Database | undefined;
   private q: SensorQueries | undefined;
   private st:
-    | { asc: BetterSqlite3.Statement; desc: BetterSqlite3.Statement; range: BetterSqlite3.Statement; buckets: BetterSqlite3.Statement }
+    | { asc: BetterSqlite3.Statement; nthLatest: BetterSqlite3.Statement; range: BetterSqlite3.Statement; buckets: BetterSqlite3.Statement }
     | undefined;
 
   constructor(readonly dbFile: string) {}
@@ -48,7 +48,7 @@ export class SensorReader {
     const aggregates = BUCKET_FIELDS.map((f) => `MIN(${f}) AS ${f}_min, MAX(${f}) AS ${f}_max, AVG(${f}) AS ${f}_mean`).join(', ');
     this.st = {
       asc: db.prepare(`SELECT ${COLUMNS} ${where} ORDER BY recordWrittenUTC LIMIT ?`),
-      desc: db.prepare(`SELECT ${COLUMNS} ${where} ORDER BY recordWrittenUTC DESC LIMIT ?`),
+      nthLatest: db.prepare(`SELECT recordWrittenUTC ${where} ORDER BY recordWrittenUTC DESC LIMIT 1 OFFSET ?`).pluck(),
       range: db.prepare(`SELECT MIN(recordWrittenUTC) AS first, MAX(recordWrittenUTC) AS last, COUNT(*) AS n ${where}`),
       // unixepoch() reads the stored 'YYYY-MM-DD HH:MM:SS.ffffff' text; whole seconds are enough for
       // buckets. JS numbers bind as REAL: the casts keep the division an integer one.
@@ -74,18 +74,31 @@ export class SensorReader {
     return this.queries.everyLastReading();
   }
 
-  lastReading(name: string): LastReading | undefined {
-    return this.queries.lastReading(name);
-  }
 
-  locationOf(name: string): string | null {
-    return this.queries.locationOf(name);
-  }
-
-  /** Up to `limit` readings in [from, to] (stored-format bounds), oldest first; `latest` takes the newest ones. */
-  readings(name: string, from: string, to: string, limit: number, latest: boolean): ReadingRow[] {
-    const rows = (latest ? this.st!.desc : this.st!.asc).all(name, from, to, limit) as ReadingRow[];
-    return latest ? rows.reverse() : rows;
+  /**
+   * Hands over up to `limit` readings in [from, to] (stored-format bounds) oldest first, one at a
+   * time (a 100 000-row answer is never held in memory at once); `latest` takes the newest ones.
+   * Synchronous: the connection is free again when it returns. Returns whether more matched.
+   */
+  eachReading(name: string, from: string, to: string, limit: number, latest: boolean, each: (row: ReadingRow) => void): boolean {
+    let start = from;
+    let more = false;
+    if (latest) {
+      const oldestKept = this.st!.nthLatest.get(name, from, to, limit - 1) as string | undefined;
+      if (oldestKept !== undefined) {
+        more = this.st!.nthLatest.get(name, from, to, limit) !== undefined;
+        start = oldestKept;
+      }
+    }
+    let n = 0;
+    for (const row of this.st!.asc.iterate(name, start, to, limit + 1) as IterableIterator<ReadingRow>) {
+      if (++n > limit) {
+        more = true;
+        break;
+      }
+      each(row);
+    }
+    return more;
   }
 
   range(name: string, from: string, to: string): { first: string | null; last: string | null; n: number } {

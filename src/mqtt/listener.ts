@@ -43,6 +43,8 @@ export interface MqttListenerOptions {
   cleanSession: boolean;
   topics: readonly string[];
   qos: 0 | 1 | 2;
+  /** Filters subscribed at QoS 0 whatever `qos` says (availability: see AvailabilityTracker). */
+  qos0Topics?: readonly string[];
   username?: string;
   password?: string;
   keepaliveSeconds: number;
@@ -249,10 +251,12 @@ export class MqttListener {
 
   private subscribe(client: MqttClient): void {
     const { qos, extraSubscriptions = [] } = this.options;
-    const topics = [...this.options.topics, ...extraSubscriptions];
+    const qos0 = this.options.qos0Topics ?? [];
+    const topics = [...this.options.topics, ...extraSubscriptions, ...qos0];
     const map: Record<string, { qos: 0 | 1 | 2 }> = {};
     for (const t of this.options.topics) map[t] = { qos };
     for (const t of extraSubscriptions) map[t] ??= { qos: 1 };
+    for (const t of qos0) map[t] ??= { qos: 0 };
     client.subscribe(
       map,
       (err, granted) => {
