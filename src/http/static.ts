@@ -34,6 +34,7 @@ const TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
   css: 'text/css; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
+  svg: 'image/svg+xml',
 };
 
 // src/http (tests) and dist/src/http (built) sit at different depths below the package root.
@@ -61,6 +62,7 @@ export class WebPage {
     this.files.set('/', join(root, 'web', 'index.html'));
     this.files.set('/index.html', join(root, 'web', 'index.html'));
     this.files.set('/style.css', join(root, 'web', 'style.css'));
+    this.files.set('/favicon.svg', join(root, 'web', 'favicon.svg'));
     this.files.set('/vendor/uPlot.min.css', join(uplotDir, 'uPlot.min.css'));
     this.files.set('/js/vendor/uPlot.esm.js', join(uplotDir, 'uPlot.esm.js'));
     // Our modules: whatever `npm run build` compiled (web/src/*.ts), listed once, here.

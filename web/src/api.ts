@@ -43,7 +43,7 @@ export interface Band {
 
 /** A full reading, for the CSV download. */
 export interface Reading {
-  recordWrittenUTC: string;
+  time: string;
   temperatureF: number | null;
   relHumidityPercent: number | null;
   dewPointF: number | null;
@@ -86,18 +86,13 @@ export async function fetchSeries(name: string, fromMs: number, toMs: number, ma
   return toSeries(name, body);
 }
 
-/** Every reading of the range (the server caps them; `capped` says so), for the CSV. */
-export async function fetchReadings(name: string, fromMs: number, toMs: number): Promise<{ readings: Reading[]; capped: boolean }> {
-  const body = (await getJson(readingsPath(name, fromMs, toMs, { limit: '100000' }))) as { readings?: Reading[]; capped?: boolean };
-  return { readings: Array.isArray(body.readings) ? body.readings : [], capped: body.capped === true };
+/** The readings of the range, up to the API's cap of 100 000 (`truncated` says there were more), for the CSV. */
+export async function fetchReadings(name: string, fromMs: number, toMs: number): Promise<{ readings: Reading[]; truncated: boolean }> {
+  const body = (await getJson(readingsPath(name, fromMs, toMs, { limit: '100000' }))) as { readings?: Reading[]; truncated?: boolean };
+  return { readings: Array.isArray(body.readings) ? body.readings : [], truncated: body.truncated === true };
 }
 
 type Point = Record<string, unknown>;
-
-function timeOf(p: Point): number {
-  const iso = p['recordWrittenUTC'] ?? p['timeUTC'] ?? p['fromUTC'];
-  return typeof iso === 'string' ? Date.parse(iso) / 1000 : Number.NaN;
-}
 
 function pushBand(band: Band, v: unknown): void {
   if (typeof v === 'number') {
@@ -118,12 +113,19 @@ function pushBand(band: Band, v: unknown): void {
 
 const emptyBand = (): Band => ({ mean: [], min: [], max: [] });
 
+/**
+ * Either answer of the readings API as columns: raw readings ({time, temperatureF: 71.2, …}) or
+ * buckets ({startUTC, temperatureF: {min, max, mean}, …}, bucketSeconds wide; drawn at their middle).
+ */
 export function toSeries(name: string, body: unknown): Series {
-  const b = (body ?? {}) as { readings?: unknown; buckets?: unknown; downsampled?: unknown };
-  const points = (Array.isArray(b.buckets) ? b.buckets : Array.isArray(b.readings) ? b.readings : []) as Point[];
-  const s: Series = { name, t: [], temperatureF: emptyBand(), relHumidityPercent: emptyBand(), downsampled: Array.isArray(b.buckets) || b.downsampled === true };
+  const b = (body ?? {}) as { readings?: unknown; buckets?: unknown; bucketSeconds?: unknown };
+  const bucketed = Array.isArray(b.buckets);
+  const points = (bucketed ? b.buckets : Array.isArray(b.readings) ? b.readings : []) as Point[];
+  const half = bucketed && typeof b.bucketSeconds === 'number' ? b.bucketSeconds / 2 : 0;
+  const s: Series = { name, t: [], temperatureF: emptyBand(), relHumidityPercent: emptyBand(), downsampled: bucketed };
   for (const p of points) {
-    const t = timeOf(p);
+    const iso = bucketed ? p['startUTC'] : p['time'];
+    const t = typeof iso === 'string' ? Date.parse(iso) / 1000 + half : Number.NaN;
     if (!Number.isFinite(t)) continue;
     s.t.push(t);
     pushBand(s.temperatureF, p['temperatureF']);

@@ -4,7 +4,7 @@
 import type { Reading } from './api.js';
 import { fToC } from './units.js';
 
-const COLUMNS = ['sensorName', 'recordWrittenUTC', 'temperatureF', 'temperatureC', 'relHumidityPercent', 'dewPointF', 'battVoltage', 'battPercent', 'apRSSI'] as const;
+const COLUMNS = ['sensorName', 'timeUTC', 'temperatureF', 'temperatureC', 'relHumidityPercent', 'dewPointF', 'battVoltage', 'battPercent', 'apRSSI'] as const;
 
 /**
  * A field as RFC 4180 wants it; text that a spreadsheet would run as a formula (=, +, -, @) gets
@@ -22,7 +22,7 @@ export function toCsv(bySensor: ReadonlyArray<{ name: string; readings: readonly
   for (const { name, readings } of bySensor) {
     for (const r of readings) {
       const c = r.temperatureF === null ? null : Math.round(fToC(r.temperatureF) * 100) / 100;
-      lines.push([name, r.recordWrittenUTC, r.temperatureF, c, r.relHumidityPercent, r.dewPointF, r.battVoltage, r.battPercent, r.apRSSI].map(field).join(','));
+      lines.push([name, r.time, r.temperatureF, c, r.relHumidityPercent, r.dewPointF, r.battVoltage, r.battPercent, r.apRSSI].map(field).join(','));
     }
   }
   return `${lines.join('\r\n')}\r\n`;

@@ -12,6 +12,12 @@ import { loadUnit, saveUnit, type TempUnit } from './units.js';
 /** New readings show within this (the issue asks for 10 s). */
 const POLL_MS = 4000;
 
+/**
+ * Buckets per chart line: one per 2.5 px of width, at most 400, so a year of one sensor (52 560
+ * readings) arrives as ~160 KB of JSON (each bucket carries min/max/mean of every column).
+ */
+const MAX_POINTS = 400;
+
 class Dashboard {
   private sensors: Sensor[] = [];
   private fetchedAt = 0;
@@ -122,8 +128,7 @@ class Dashboard {
     const load = new AbortController();
     this.chartLoad = load;
     const { fromMs, toMs } = resolveRange(this.range, Date.now());
-    // One bucket per horizontal pixel is all a chart can show.
-    const maxPoints = Math.min(1000, Math.max(200, Math.round(byId('chart-temperature').clientWidth)));
+    const maxPoints = Math.min(MAX_POINTS, Math.max(120, Math.round(byId('chart-temperature').clientWidth / 2.5)));
     try {
       const series = await Promise.all(this.selected.map((name) => fetchSeries(name, fromMs, toMs, maxPoints, load.signal)));
       if (load.signal.aborted) return;
@@ -217,7 +222,7 @@ class Dashboard {
       const stamp = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace(/[:T]/g, '');
       const fileName = `readings_${stamp(fromMs)}_${stamp(toMs)}.csv`;
       download(fileName, toCsv(parts));
-      const capped = parts.filter((p) => p.capped).map((p) => p.name);
+      const capped = parts.filter((p) => p.truncated).map((p) => p.name);
       this.say(capped.length > 0 ? `The CSV holds the first 100 000 readings of ${capped.join(', ')}: choose a shorter range for the rest.` : '', 'note');
     } catch (err) {
       this.say(`cannot download the readings: ${(err as Error).message}`, 'error');
