@@ -19,6 +19,8 @@ import { DurableIncomingStore } from './mqtt/qos2-store.js';
 import { DatabaseArchiver } from './store/database-archiver.js';
 import { ReadingStore, type HeldQos2Message, type IncomingMessage } from './store/reading-store.js';
 import { ReadingWriter } from './store/reading-writer.js';
+import { PgReadingStore } from './store/postgres/pg-store.js';
+import { sharedTopics } from './mqtt/shared-subscription.js';
 import { nowMicros } from './store/time.js';
 import { realTimers, type Timers } from './timers.js';
 import { VERSION, VERSION_LINE } from './version.js';
@@ -36,6 +38,7 @@ export class ListenerApp {
   private logger: AppLogger | undefined;
   private log!: Logger;
   private store: ReadingStore | undefined;
+  private pgStore: PgReadingStore | undefined;
   private writer: ReadingWriter | undefined;
   private listener: MqttListener | undefined;
   private broker: EmbeddedBroker | undefined;
@@ -67,6 +70,10 @@ export class ListenerApp {
     return this.store;
   }
 
+  get postgresStore(): PgReadingStore | undefined {
+    return this.pgStore;
+  }
+
   get embeddedBroker(): EmbeddedBroker | undefined {
     return this.broker;
   }
@@ -91,10 +98,20 @@ export class ListenerApp {
     this.log.info(`mqtt-iot-listener ${VERSION} starting (pid ${process.pid})`);
     const storeLog = this.logger.child('store');
     try {
-      this.store = new ReadingStore(c.dbFile, { durable: c.durable });
-      this.store.open();
-      storeLog.info(`database ${c.dbFile} open (WAL, synchronous=${c.durable ? 'FULL' : 'NORMAL'})`);
-      this.writer = new ReadingWriter(this.store, {
+      let backend: ReadingStore | PgReadingStore;
+      if (c.postgresUrl !== undefined) {
+        this.pgStore = new PgReadingStore({ url: c.postgresUrl, clientId: c.clientId, log: storeLog });
+        await this.openPostgres(this.pgStore, storeLog);
+        if (!this.pgStore.isOpen) return; // stopped while waiting for the server
+        backend = this.pgStore;
+        storeLog.info(`database ${this.pgStore.description} open (PostgreSQL)`);
+      } else {
+        this.store = new ReadingStore(c.dbFile, { durable: c.durable });
+        this.store.open();
+        backend = this.store;
+        storeLog.info(`database ${c.dbFile} open (WAL, synchronous=${c.durable ? 'FULL' : 'NORMAL'})`);
+      }
+      this.writer = new ReadingWriter(backend, {
         timers: this.deps.timers ?? realTimers,
         onCommitError: (err, attempt, pending) => {
           if (attempt === 1 || attempt % 10 === 0) {
@@ -112,8 +129,10 @@ export class ListenerApp {
           this.archiver?.noteStored(outcome.stored);
         },
       });
-      this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
-      this.archiver.start();
+      if (this.store) {
+        this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
+        this.archiver.start();
+      }
 
       if (c.embeddedBroker) {
         const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
@@ -142,12 +161,12 @@ export class ListenerApp {
       }
       if (c.mqtt.source === 'none') mqttLog.info(`no credentials file ${c.credentialsFile}: connecting anonymously`);
       else mqttLog.info(`credentials for user ${c.mqtt.username ?? '(none)'} from ${c.mqtt.source}`);
-      this.qos2Store = new DurableIncomingStore(this.store, {
+      this.qos2Store = new DurableIncomingStore(backend, {
         log: mqttLog,
         timers: this.deps.timers ?? realTimers,
-        onOrphan: (held) => this.storeHeldQos2([held], storeLog, 'whose broker session was lost'),
+        onOrphan: (held) => void this.storeHeldQos2([held], storeLog, 'whose broker session was lost'),
       });
-      this.storeHeldQos2(this.store.allHeldQos2(), storeLog, 'received before the last stop');
+      await this.storeHeldQos2(backend.allHeldQos2(), storeLog, 'received before the last stop');
       this.listener = new MqttListener(
         {
           host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
@@ -157,7 +176,7 @@ export class ListenerApp {
           insecure: c.insecure,
           clientId: c.clientId,
           cleanSession: c.cleanSession,
-          topics: c.topics,
+          topics: c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics,
           qos: c.qos,
           ...(c.mqtt.username !== undefined ? { username: c.mqtt.username } : {}),
           ...(c.mqtt.password !== undefined ? { password: c.mqtt.password } : {}),
@@ -255,7 +274,7 @@ export class ListenerApp {
    * last stop or crash, before the client connects, so a PUBREL the broker resends finds them gone
    * and is just completed. While running: one whose packet id a new broker session reuses.
    */
-  private storeHeldQos2(held: readonly HeldQos2Message[], log: Logger, why: string): void {
+  private async storeHeldQos2(held: readonly HeldQos2Message[], log: Logger, why: string): Promise<void> {
     if (held.length === 0) return;
     for (const h of held) {
       this.writer!.submit({
@@ -268,7 +287,7 @@ export class ListenerApp {
         result: decodePayload(h.topic, h.payload),
       });
     }
-    if (!this.writer!.flush()) {
+    if (!(await this.writer!.settle())) {
       // At start: do not connect (a PUBREL for one of them would store it a second time).
       if (!this.running) throw new Error(`cannot store ${held.length} QoS 2 message(s) ${why}; the database does not take writes`);
       log.error(`cannot store ${held.length} QoS 2 message(s) ${why} yet; the commit is retried`);
@@ -291,17 +310,41 @@ export class ListenerApp {
     this.listener?.pause();
     this.qos2Store?.stop();
     if (this.writer) {
-      const lost = this.writer.stop();
+      const lost = await this.writer.stop();
       if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
     }
     await this.archiver?.stop();
     await this.listener?.stop();
     await this.mqttDebugLog?.stop();
     this.store?.close();
+    await this.pgStore?.close();
     await this.broker?.stop();
     const t = this.writer?.totals;
     if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
     if (!this.deps.logger) await this.logger?.close();
+  }
+
+  /**
+   * PostgreSQL down at start (booting together with the listener, restarting): wait for it with
+   * backoff instead of exiting, as for a broker outage; nothing is subscribed meanwhile, so the
+   * broker keeps the readings. A bad password or database name is retried too (logged each time
+   * the delay grows), since a DBA may be fixing it.
+   */
+  private async openPostgres(store: PgReadingStore, log: Logger): Promise<void> {
+    const timers = this.deps.timers ?? realTimers;
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        await store.open();
+        if (attempt > 1) log.info(`PostgreSQL reachable after ${attempt} attempts`);
+        return;
+      } catch (err) {
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 10));
+        if (attempt === 1 || delay < 30_000 || attempt % 10 === 0) {
+          log.error(`cannot open the database: ${(err as Error).message}; retrying in ${Math.round(delay / 1000)} s (attempt ${attempt})`);
+        }
+        await new Promise<void>((resolve) => timers.setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** Watchdog + alerts: built before the listener starts so the mute state is loaded first. */

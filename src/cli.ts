@@ -1,7 +1,7 @@
 // The command line (commander): every flag of the original, with its legacy spellings, plus ours.
 // Flags are typed here (numbers are numbers), then resolveConfig() validates the whole once.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, DEFAULTS, describeConfig, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
+import { ConfigError, DEFAULTS, describeConfig, isPostgresUrl, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import { parseDecimal, parseDuration } from './numbers.js';
 import { formatStatus, readStatus } from './status.js';
@@ -75,7 +75,8 @@ function addListenerOptions(cmd: Command): Command {
   const d = DEFAULTS;
   return cmd
     .option('-l, --log-file <path>', `log file (also -log, --log_file_path) (default: ${d.logFile})`)
-    .option('-d, --db <path>', `SQLite database file (also -db, --database_file_path) (default: ${d.dbFile})`)
+    .option('-d, --db <path>', `SQLite database file, or postgres://user:password@host:5432/db (also -db, --database_file_path) (default: ${d.dbFile})`)
+    .option('--share-group <name>', 'subscribe as one member of the MQTT shared subscription $share/<name>/<filter> (several listeners split one stream; needs -d postgres://…)')
     .option('-c, --credentials <path>', `MQTT credentials file, one line "username,password" (also --credentials_file_path) (default: ${d.credentialsFile})`)
     .option('-b, --broker <host>', `MQTT broker host name or address (also --mqtt_broker) (default: ${d.broker})`)
     .option('--port <port>', `MQTT broker port (default: ${d.port}; 8883 is usual with --tls)`, numberParser('--port', 'a port number 1-65535', (n) => Number.isInteger(n) && n >= 0 && n <= 65535))
@@ -166,6 +167,7 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('smtpPort', o['smtpPort']);
   set('smtpSecure', o['smtpSecure']);
   set('smtpInsecure', o['smtpInsecure']);
+  set('shareGroup', o['shareGroup']);
   return raw;
 }
 
@@ -270,6 +272,19 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       if (opts.json) io.out(JSON.stringify(status, null, 2));
       else for (const line of formatStatus(status)) io.out(line);
       setExit(status.stale ? 1 : 0);
+    });
+
+  program
+    .command('migrate')
+    .description('copy readings, sensor rows and rejected messages from an SQLite database or gzipped archive into PostgreSQL, skipping what is there (run it again: it adds nothing)')
+    .requiredOption('--from <file>', 'SQLite database (ours or the original\'s) or one of our .gz archives')
+    .requiredOption('--to <url>', 'postgres://user:password@host:5432/database (password also from PGPASSWORD or ~/.pgpass)')
+    .action(async (opts: { from: string; to: string }) => {
+      if (!isPostgresUrl(opts.to)) throw new ConfigError('migrate --to must be a postgres:// URL');
+      const { migrate } = await import('./store/postgres/migrate.js');
+      const r = await migrate({ from: opts.from, to: opts.to, out: io.out, tty: process.stderr.isTTY === true });
+      io.out(`migrated: readings ${r.readings.added} added, ${r.readings.skipped} skipped; sensor rows ${r.sensors.added} added, ${r.sensors.skipped} skipped; rejected messages ${r.rejected.added} added, ${r.rejected.skipped} skipped`);
+      setExit(0);
     });
 
   program
