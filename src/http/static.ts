@@ -83,7 +83,7 @@ export class WebPage {
    * for every other path (the API's routes, the 404).
    */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const path = new URL(req.url ?? '/', 'http://page').pathname;
+    const path = new URL(`http://page${req.url ?? '/'}`).pathname;
     const file = this.files.get(path);
     if (file === undefined) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -16,14 +16,14 @@ export interface WebListener {
   stop(): Promise<void>;
 }
 
-export async function startWebListener(seed: readonly SeededSensor[] = []): Promise<WebListener> {
+export async function startWebListener(seed: readonly SeededSensor[] = [], auth?: { user: string; password: string }): Promise<WebListener> {
   const broker = await startAedes();
   const dir = tempDir('web-');
   const dbFile = join(dir, 'ECCTempHum.sqlite3');
   if (seed.length > 0) seedHistory(dbFile, seed);
   const logger = testLogger(dir);
   const config = testConfig(dir, broker.port);
-  config.http = { host: '127.0.0.1', port: 0, staleMs: 30 * 60_000 };
+  config.http = { host: '127.0.0.1', port: 0, staleMs: 30 * 60_000, ...(auth ? { auth } : {}) };
   const app = new ListenerApp(config, { logger, onFatal: () => undefined });
   await app.start();
   await waitFor(() => app.mqtt?.connected === true, 10_000, 'listener connected');
