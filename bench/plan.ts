@@ -1,6 +1,6 @@
 // What a bench run measures and how much: the quick smoke run (CI) and the full run.
 
-export const SECTIONS = ['sqlite', 'raw', 'ours', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'million'] as const;
+export const SECTIONS = ['sqlite', 'raw', 'ours', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'million', 'page'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Plan {
@@ -25,6 +25,8 @@ export interface Plan {
   millionCount: number;
   /** Node flags added to the launcher's for a second 10^6 run (README: small machines). */
   smallMachineNodeArgs: string[];
+  /** The web page in Chromium: sensors × days of 10-minute readings, cold loads per round. */
+  page: { sensors: number; days: number; loads: number };
 }
 
 export function plan(quick: boolean, runs: number | undefined): Plan {
@@ -54,6 +56,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
       scaling: { sensors: [1, 1000], count: 5000 },
       millionCount: 0,
       smallMachineNodeArgs: [],
+      page: { sensors: 50, days: 7, loads: 1 },
     };
   }
   return {
@@ -76,6 +79,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
     millionCount: 1_000_000,
     // The launcher already runs with --max-semi-space-size=4 (bin/): no second, small-machine 10^6 run.
     smallMachineNodeArgs: [],
+    page: { sensors: 50, days: 365, loads: 2 },
   };
 }
 

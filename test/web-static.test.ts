@@ -70,6 +70,10 @@ describe('web page files', () => {
     }
     expect(seen).toContain('/js/vendor/uPlot.esm.js');
     expect(seen.size).toBeGreaterThan(5);
+    // index.html preloads exactly these, so the browser fetches them at once, not import by import.
+    const page = (await raw(web.url, '/')).body.toString();
+    const preloaded = [...page.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1]);
+    expect(preloaded.sort()).toEqual([...seen].sort());
   });
 
   it('revalidates with ETag (304), gzips for browsers that take it, answers HEAD, refuses POST', async () => {
