@@ -7,6 +7,9 @@ import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
+import { AvailabilityTracker } from './availability/availability-tracker.js';
+import { HttpService } from './http/http-service.js';
+import { WebPage } from './http/static.js';
 import type { MailCredentials } from './alerts/mail-account.js';
 import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
 import { decodePayload } from './decoders/index.js';
@@ -48,6 +51,8 @@ export class ListenerApp {
   private qos2Store: DurableIncomingStore | undefined;
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
+  private availability: AvailabilityTracker | undefined;
+  private http: HttpService | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
@@ -90,6 +95,15 @@ export class ListenerApp {
     return this.archiver;
   }
 
+  get availabilityTracker(): AvailabilityTracker | undefined {
+    return this.availability;
+  }
+
+  /** The status service (--http): other features add routes or a fallback to it. */
+  get httpService(): HttpService | undefined {
+    return this.http;
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     const c = this.config;
@@ -99,6 +113,10 @@ export class ListenerApp {
     const storeLog = this.logger.child('store');
     try {
       let backend: ReadingStore | PgReadingStore;
+      if (c.postgresUrl !== undefined && (c.http || (c.availabilityTopics ?? []).length > 0)) {
+        // The status service and availability read and write through SQLite for now.
+        throw new ConfigError('--http and --availability-topic are not available with -d postgres://… yet; query PostgreSQL directly');
+      }
       if (c.postgresUrl !== undefined) {
         this.pgStore = new PgReadingStore({ url: c.postgresUrl, clientId: c.clientId, log: storeLog });
         await this.openPostgres(this.pgStore, storeLog);
@@ -133,6 +151,9 @@ export class ListenerApp {
         this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
         this.archiver.start();
       }
+      const availabilityTopics = c.availabilityTopics ?? [];
+      this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => this.store!.database, log: this.logger.child('availability') });
+      this.availability.start();
 
       if (c.embeddedBroker) {
         const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
@@ -176,7 +197,7 @@ export class ListenerApp {
           insecure: c.insecure,
           clientId: c.clientId,
           cleanSession: c.cleanSession,
-          topics: c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics,
+          topics: [...(c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics), ...availabilityTopics],
           qos: c.qos,
           ...(c.mqtt.username !== undefined ? { username: c.mqtt.username } : {}),
           ...(c.mqtt.password !== undefined ? { password: c.mqtt.password } : {}),
@@ -189,6 +210,12 @@ export class ListenerApp {
         (err) => this.fatal(err),
       );
       await this.startWatchdog();
+      if (c.http) {
+        this.http = new HttpService(this, c.http, this.logger.child('http'));
+        const page = new WebPage();
+        this.http.addFallback((req, res) => page.handle(req, res));
+        await this.http.start();
+      }
       this.listener.start();
       this.dog?.start();
       this.running = true;
@@ -304,6 +331,7 @@ export class ListenerApp {
 
   private async doStop(): Promise<void> {
     this.running = false;
+    await this.http?.stop();
     // First: no restart may create a new client while the listener is being stopped.
     await this.dog?.stop();
     await this.alerts?.stop();
@@ -313,6 +341,8 @@ export class ListenerApp {
       const lost = await this.writer.stop();
       if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
     }
+    const lostChanges = this.availability?.stop() ?? 0;
+    if (lostChanges > 0) this.log?.error(`${lostChanges} availability change(s) could not be stored at shutdown; they were not acknowledged`);
     await this.archiver?.stop();
     await this.listener?.stop();
     await this.mqttDebugLog?.stop();
@@ -404,6 +434,12 @@ export class ListenerApp {
       accept: (m: InboundMessage, committed: () => void): boolean => {
         this.activity.messages++;
         this.activity.lastMessageAt = Date.now();
+        // Availability (LWT) topics are claimed before decoding; their retained messages count.
+        if (this.availability!.claims(m.topic)) {
+          this.dog?.noteMessage(true);
+          this.availability!.accept(m, committed);
+          return true;
+        }
         if (m.retain && !c.acceptRetained) {
           log.debug(`skipped a retained message on ${m.topic} (use --accept-retained to store them)`);
           this.dog?.noteMessage(true);

@@ -2,6 +2,7 @@
 // Flags are typed here (numbers are numbers), then resolveConfig() validates the whole once.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, DEFAULTS, describeConfig, isPostgresUrl, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
+import { addHttpOptions, parseStale, resolveHttpConfig, type HttpFlags } from './http/http-options.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import { parseDecimal, parseDuration } from './numbers.js';
 import { formatStatus, readStatus } from './status.js';
@@ -73,7 +74,7 @@ status exits 0, or 1 when --stale is given and a sensor is older, or 2 if the da
 /** Adds every listener flag to a command. Long kebab-case names; legacy ones are aliases. */
 function addListenerOptions(cmd: Command): Command {
   const d = DEFAULTS;
-  return cmd
+  const withListener = cmd
     .option('-l, --log-file <path>', `log file (also -log, --log_file_path) (default: ${d.logFile})`)
     .option('-d, --db <path>', `SQLite database file, or postgres://user:password@host:5432/db (also -db, --database_file_path) (default: ${d.dbFile})`)
     .option('--share-group <name>', 'subscribe as one member of the MQTT shared subscription $share/<name>/<filter> (several listeners split one stream; needs -d postgres://…)')
@@ -110,6 +111,7 @@ function addListenerOptions(cmd: Command): Command {
     .option('--smtp-secure', 'TLS to the mail server from the first byte (the default, as Gmail on 465)')
     .option('--no-smtp-secure', 'plain connection to the mail server, upgraded with STARTTLS when the server offers it')
     .option('--smtp-insecure', 'do not verify the mail server certificate (self-signed test servers only)');
+  return addHttpOptions(withListener);
 }
 
 type CommanderOpts = Record<string, unknown>;
@@ -172,7 +174,8 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
 }
 
 export function configFromCommand(cmd: Command, warnings: string[] = []): Config {
-  return resolveConfig(toRawOptions(cmd.optsWithGlobals()), { explicit: explicitKeys(cmd), warnings });
+  const opts = cmd.optsWithGlobals();
+  return Object.assign(resolveConfig(toRawOptions(opts), { explicit: explicitKeys(cmd), warnings }), resolveHttpConfig(opts as HttpFlags, warnings));
 }
 
 export interface CliIO {
@@ -261,14 +264,11 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .command('status')
     .description('per sensor the last reading, its values and age, plus totals; reads the database only (no broker needed)')
     .option('--json', 'print JSON, for scripts')
-    .option('--stale <duration>', 'exit 1 if a sensor has no reading newer than this, e.g. 30m, 2h, 90s (a bare number is minutes)', (v: string) => {
-      const ms = parseDuration(v, 'm');
-      if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`--stale must be a duration like 30m, 2h or 90s, got ${JSON.stringify(v)}`);
-      return ms;
-    })
+    .option('--stale <duration>', 'exit 1 if a sensor has no reading newer than this, e.g. 30m, 2h, 90s (a bare number is minutes)', parseStale)
     .action((opts: { json?: boolean; stale?: number }, cmd: Command) => {
       const dbFile = (cmd.optsWithGlobals()['db'] as string | undefined) ?? DEFAULTS.dbFile;
-      const status = readStatus(dbFile, opts.stale !== undefined ? { staleAfterMs: opts.stale } : {});
+      const stale = opts.stale ?? (cmd.optsWithGlobals()['stale'] as number | undefined); // the program's --stale takes it
+      const status = readStatus(dbFile, stale !== undefined ? { staleAfterMs: stale } : {});
       if (opts.json) io.out(JSON.stringify(status, null, 2));
       else for (const line of formatStatus(status)) io.out(line);
       setExit(status.stale ? 1 : 0);

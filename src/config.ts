@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
+import type { HttpConfig } from './http/http-options.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 2;
@@ -91,6 +92,10 @@ export interface Config {
   postgresUrl?: string;
   /** --share-group: subscribe as one member of an MQTT shared subscription ($share/<group>/<filter>). */
   shareGroup?: string;
+  /** --http: the status service (resolved by src/http/http-options.ts); undefined = off. */
+  http?: HttpConfig;
+  /** --availability-topic filters (device online/offline, Last Will). */
+  availabilityTopics?: string[];
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
@@ -299,13 +304,14 @@ export function maskUrlPassword(url: string): string {
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, mail, ...rest } = config;
+  const { mqtt, mail, http, ...rest } = config;
   if (rest.postgresUrl !== undefined) {
     rest.postgresUrl = maskUrlPassword(rest.postgresUrl);
     rest.dbFile = rest.postgresUrl;
   }
   return {
     ...rest,
+    http: http ? { ...http, auth: http.auth ? { user: http.auth.user, password: '********' } : null } : null,
     mqtt: {
       username: mqtt.username ?? null,
       password: mqtt.password !== undefined ? '********' : null,

@@ -65,6 +65,8 @@ export class MqttListener {
   private paused = false;
   /** Connections made, and how many messages were handed to the sink (for status and tests). */
   readonly stats = { connects: 0, messages: 0, subscribeFailures: 0 };
+  /** Wall-clock ms since when the client has had no connection (undefined while connected), for /health. */
+  private disconnectedAt: number | undefined;
 
   constructor(
     private readonly options: MqttListenerOptions,
@@ -77,6 +79,10 @@ export class MqttListener {
     return this.client?.connected ?? false;
   }
 
+  get disconnectedSince(): number | undefined {
+    return this.disconnectedAt;
+  }
+
   get brokerUrl(): string {
     return `${this.options.tls ? 'mqtts' : 'mqtt'}://${this.options.host}:${this.options.port}`;
   }
@@ -86,6 +92,7 @@ export class MqttListener {
     if (this.client) return;
     this.stopping = false;
     this.attempts = 0;
+    this.disconnectedAt ??= Date.now();
     const o = this.options;
     const clientOptions: IClientOptions = {
       host: o.host,
@@ -120,6 +127,7 @@ export class MqttListener {
 
     // Runs before MQTT.js's own 'close' handler, which schedules the reconnect with this period.
     client.prependListener('close', () => {
+      this.disconnectedAt ??= Date.now();
       if (this.stopping) return;
       const delay = backoffDelay(this.attempts, {
         initialMs: o.reconnectInitialMs ?? 1000,
@@ -133,6 +141,7 @@ export class MqttListener {
     });
     client.on('connect', (connack) => {
       this.attempts = 0;
+      this.disconnectedAt = undefined;
       this.everConnected = true;
       this.stats.connects++;
       client.options.reconnectPeriod = o.reconnectInitialMs ?? 1000;

@@ -61,6 +61,8 @@ export class ReadingWriter {
   private submittedAtLastTurn = 0;
   private lastCommitEnd = 0;
   private lastCommitMs = 0;
+  /** Called after every commit with its duration (ms) and messages: metrics observe through this. */
+  readonly commitObservers: Array<(durationMs: number, items: readonly IncomingMessage[]) => void> = [];
   /** Totals since start, for status and alerts. */
   readonly totals = { stored: 0, rejected: 0, duplicates: 0, commits: 0, failedCommits: 0, commitMs: 0 };
 
@@ -171,6 +173,7 @@ export class ReadingWriter {
     this.totals.commitMs += this.lastCommitMs;
     for (const e of batch) e.committed?.();
     this.options.onCommitted?.(outcome, messages);
+    for (const observe of this.commitObservers) observe(this.lastCommitMs, messages);
   }
 
   private failed(err: Error): void {
