@@ -26,6 +26,8 @@ export interface PageLoadResult {
   /** Per load, ms from navigation to list + chart: the default view (24 h) and 1 y of one sensor. */
   usableMs24h: number[];
   usableMs1y: number[];
+  /** Per 1 y load: ms the API took (request sent → response received) for the list and the chart. */
+  apiMs1y: number[];
   /** Bytes of the 1 y chart's readings response, and of the whole 1 y page load (as sent). */
   readingsBytes1y: number;
   pageBytes1y: number;
@@ -84,7 +86,7 @@ export async function pageLoad(o: PageLoadOptions): Promise<PageLoadResult> {
       if (Date.now() > deadline) throw new Error('the listener did not answer HTTP within 30 s');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const result: PageLoadResult = { readings: db.readings, seedSeconds: db.seconds, usableMs24h: [], usableMs1y: [], readingsBytes1y: 0, pageBytes1y: 0 };
+    const result: PageLoadResult = { readings: db.readings, seedSeconds: db.seconds, usableMs24h: [], usableMs1y: [], apiMs1y: [], readingsBytes1y: 0, pageBytes1y: 0 };
     const views = [
       { hash: '', into: result.usableMs24h },
       { hash: `#range=1y&sensor=${sensorName(0)}`, into: result.usableMs1y },
@@ -99,6 +101,15 @@ export async function pageLoad(o: PageLoadOptions): Promise<PageLoadResult> {
         await page.waitForFunction(() => performance.getEntriesByName('chart-drawn').length > 0 && performance.getEntriesByName('list-shown').length > 0, undefined, { timeout: 60_000 });
         view.into.push(await page.evaluate(() => Math.max(...['list-shown', 'chart-drawn'].map((m) => performance.getEntriesByName(m)[0]!.startTime))));
         if (view.hash) {
+          result.apiMs1y.push(
+            await page.evaluate(() =>
+              performance
+                .getEntriesByType('resource')
+                .filter((e) => e.name.includes('/api/sensors'))
+                .map((e) => (e as PerformanceResourceTiming).responseEnd - (e as PerformanceResourceTiming).requestStart)
+                .reduce((a, b) => a + b, 0),
+            ),
+          );
           const all = await Promise.all(sizes);
           result.readingsBytes1y = all.filter((s) => s.readings).reduce((a, s) => a + s.bytes, 0);
           result.pageBytes1y = all.reduce((a, s) => a + s.bytes, 0);

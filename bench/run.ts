@@ -195,6 +195,7 @@ async function pageRound(p: Plan, r: Results): Promise<void> {
     const x = await pageLoad(p.page);
     for (const ms of x.usableMs24h) r.add('page.usableMs.24h', ms);
     for (const ms of x.usableMs1y) r.add('page.usableMs.1y', ms);
+    for (const ms of x.apiMs1y) r.add('page.apiMs.1y', ms);
     r.add('page.readingsKB.1y', x.readingsBytes1y / 1024);
     r.add('page.pageKB.1y', x.pageBytes1y / 1024);
     r.add('page.readings', x.readings);

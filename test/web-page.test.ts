@@ -230,6 +230,28 @@ describe('web page in Chromium', () => {
     expectClean(w);
   });
 
+  it('shows a custom range, and an empty chart with a hint when no sensor is ticked', async () => {
+    const w = await open('/#range=24h&sensor=ECCTH01');
+    await w.page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#chart-temperature')?.dataset['drawn'] ?? 0) > 0);
+    const full = Number(await w.page.$eval('#chart-temperature', (e) => (e as HTMLElement).dataset['points']));
+    // The custom range: the last 6 h of the seeded day, typed into the two date fields.
+    const [from, to] = await w.page.evaluate(() => {
+      const local = (ms: number): string => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+      return [local(Date.now() - 6 * 3600_000), local(Date.now())];
+    });
+    await w.page.fill('#range-from', from!);
+    await w.page.fill('#range-to', to!);
+    await w.page.click('#custom-range button[type=submit]');
+    await w.page.waitForFunction(() => location.hash.includes('from=') && location.hash.includes('to='));
+    await w.page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('#chart-temperature')?.dataset['points']) < n / 2, full);
+    expect(Number(await w.page.$eval('#chart-temperature', (e) => (e as HTMLElement).dataset['points']))).toBeGreaterThan(20);
+    expect(await w.page.$$eval('#ranges button[aria-pressed="true"]', (bs) => bs.length)).toBe(0);
+    await w.page.uncheck('#sensor-rows tr[data-sensor="ECCTH01"] input');
+    await w.page.waitForFunction(() => document.querySelector<HTMLElement>('#chart-temperature')?.dataset['sensors'] === '0');
+    expect(await w.page.textContent('#message')).toBe('Tick a sensor to chart it.');
+    expectClean(w);
+  });
+
   it('charts a year of one sensor (52 560 readings) from at most 200 KB of readings', async () => {
     const rows = query<{ n: number }>(web.dbFile, "SELECT COUNT(*) AS n FROM ECCTempHum WHERE sensorName = 'Year'")[0]!.n;
     expect(rows).toBeGreaterThan(52_000);

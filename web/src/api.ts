@@ -2,6 +2,8 @@
 // fetched from the page's own origin (so the same login applies), turned into the columnar
 // arrays the charts and the CSV use.
 
+// The browser's copy of the API's shapes (src/http/sensor-view.ts): the page is compiled on its
+// own (DOM, no Node), and the browser tests compare what it shows with what the API answers.
 export type SensorStatus = 'online' | 'stale' | 'offline' | 'never seen';
 
 export interface LastValues {
@@ -42,15 +44,7 @@ export interface Band {
 }
 
 /** A full reading, for the CSV download. */
-export interface Reading {
-  time: string;
-  temperatureF: number | null;
-  relHumidityPercent: number | null;
-  dewPointF: number | null;
-  battVoltage: number | null;
-  battPercent: number | null;
-  apRSSI: number | null;
-}
+export type Reading = LastValues & { time: string };
 
 export class ApiError extends Error {}
 

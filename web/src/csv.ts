@@ -2,7 +2,6 @@
 // range (not the chart's buckets), in the database's columns, built in the page and saved
 // through a Blob, so it needs no other endpoint than the readings API.
 import type { Reading } from './api.js';
-import { fToC } from './units.js';
 
 const COLUMNS = ['sensorName', 'timeUTC', 'temperatureF', 'temperatureC', 'relHumidityPercent', 'dewPointF', 'battVoltage', 'battPercent', 'apRSSI'] as const;
 
@@ -21,8 +20,7 @@ export function toCsv(bySensor: ReadonlyArray<{ name: string; readings: readonly
   const lines = [COLUMNS.join(',')];
   for (const { name, readings } of bySensor) {
     for (const r of readings) {
-      const c = r.temperatureF === null ? null : Math.round(fToC(r.temperatureF) * 100) / 100;
-      lines.push([name, r.time, r.temperatureF, c, r.relHumidityPercent, r.dewPointF, r.battVoltage, r.battPercent, r.apRSSI].map(field).join(','));
+      lines.push([name, r.time, r.temperatureF, r.temperatureC, r.relHumidityPercent, r.dewPointF, r.battVoltage, r.battPercent, r.apRSSI].map(field).join(','));
     }
   }
   return `${lines.join('\r\n')}\r\n`;
