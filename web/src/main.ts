@@ -1,13 +1,14 @@
 // The page's controller: polls the sensor list every few seconds, keeps the selection, range and
 // unit, and asks the charts and the list to show them. State lives in the address (range,
-// sensors) and in localStorage (unit), so a reload shows the same view.
+// sensors) and in localStorage (unit, sensors), so a reload or the next visit shows the same view.
 import { fetchReadings, fetchSensors, fetchSeries, type Sensor, type Series } from './api.js';
 import { Charts } from './charts.js';
 import { download, toCsv } from './csv.js';
 import { byId, el, setText } from './dom.js';
 import { DEFAULT_RANGE, PRESETS, fromLocalInput, readHash, resolveRange, toLocalInput, writeHash, type Range } from './range.js';
 import { SensorList } from './sensor-list.js';
-import { loadUnit, saveUnit, type TempUnit } from './units.js';
+import { loadSensors, loadUnit, saveSensors, saveUnit } from './prefs.js';
+import type { TempUnit } from './units.js';
 
 /** New readings show within this (the issue asks for 10 s). */
 const POLL_MS = 4000;
@@ -43,7 +44,7 @@ class Dashboard {
   constructor() {
     const view = readHash(location.hash);
     this.range = view.range ?? DEFAULT_RANGE;
-    this.selected = view.sensors ?? [];
+    this.selected = view.sensors ?? loadSensors() ?? [];
     this.buildRangeButtons();
     this.unitButton.addEventListener('click', () => this.setUnit(this.unit === 'F' ? 'C' : 'F'));
     byId<HTMLFormElement>('custom-range').addEventListener('submit', (e) => {
@@ -79,12 +80,19 @@ class Dashboard {
 
   private async poll(): Promise<void> {
     try {
+      // First load: the charts of a known selection are fetched beside the list, not after it.
+      const early = this.firstPoll && this.selected.length > 0 ? this.loadCharts() : undefined;
       this.sensors = await fetchSensors();
       this.fetchedAt = Date.now();
-      if (this.firstPoll) this.pickInitialSelection();
+      let reload = false;
+      if (this.firstPoll) {
+        const before = this.selected.join('\u0000');
+        this.pickInitialSelection();
+        reload = !early || before !== this.selected.join('\u0000');
+      } else reload = this.selectionHasNewReadings();
       this.renderList();
       setText(this.updated, `updated ${new Date(this.fetchedAt).toLocaleTimeString()}`);
-      if (this.firstPoll || this.selectionHasNewReadings()) await this.loadCharts();
+      await (reload ? this.loadCharts() : early);
       this.firstPoll = false;
       if (this.message.dataset['kind'] === 'offline') this.say('');
     } catch (err) {
@@ -197,6 +205,7 @@ class Dashboard {
   }
 
   private syncAddress(): void {
+    saveSensors(this.selected);
     const hash = writeHash(this.range, this.selected);
     if (location.hash !== hash) history.replaceState(null, '', hash);
   }

@@ -1,25 +1,7 @@
-// °F/°C: the database stores °F (as the sensors send it); the page shows either, and remembers
-// the choice in this browser (localStorage).
+// °F/°C and the formats of the list: the database stores °F (as the sensors send it); the page
+// shows either.
 
 export type TempUnit = 'F' | 'C';
-
-const KEY = 'mqtt-iot-listener.unit';
-
-export function loadUnit(): TempUnit {
-  try {
-    return localStorage.getItem(KEY) === 'C' ? 'C' : 'F';
-  } catch {
-    return 'F'; // storage disabled: the default, every time
-  }
-}
-
-export function saveUnit(unit: TempUnit): void {
-  try {
-    localStorage.setItem(KEY, unit);
-  } catch {
-    // storage disabled: the choice lasts until the page is closed
-  }
-}
 
 export function fToC(f: number): number {
   return ((f - 32) * 5) / 9;
