@@ -125,6 +125,43 @@ describe('web page files', () => {
   });
 });
 
+describe('readings for charts', () => {
+  let web: WebListener;
+  beforeAll(async () => {
+    web = await startWebListener([{ name: 'ECCTH01', days: 3 }]);
+  });
+  afterAll(async () => {
+    await web?.stop();
+  });
+
+  const get = async (query: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const res = await fetch(`${web.url}/api/sensors/ECCTH01/readings?${query}`);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('fields= narrows the buckets to the charted columns, with the same values', async () => {
+    const span = `from=${new Date(Date.now() - 3 * 86_400_000).toISOString()}&to=${new Date().toISOString()}&maxPoints=50`;
+    const all = await get(span);
+    const two = await get(`${span}&fields=relHumidityPercent,temperatureF`);
+    expect(two.status).toBe(200);
+    const a = all.body['buckets'] as Array<Record<string, unknown>>;
+    const b = two.body['buckets'] as Array<Record<string, unknown>>;
+    expect(b.length).toBe(a.length);
+    expect(b.length).toBeGreaterThan(40);
+    expect(Object.keys(b[0]!).sort()).toEqual(['count', 'relHumidityPercent', 'startUTC', 'temperatureC', 'temperatureF']);
+    expect(b).toEqual(a.map((x) => ({ startUTC: x['startUTC'], count: x['count'], temperatureF: x['temperatureF'], temperatureC: x['temperatureC'], relHumidityPercent: x['relHumidityPercent'] })));
+    expect(JSON.stringify(two.body).length).toBeLessThan(JSON.stringify(all.body).length * 0.6);
+  });
+
+  it('a bad fields= is a 400 naming the parameter', async () => {
+    for (const q of ['maxPoints=10&fields=temperatureF,bogus', 'maxPoints=10&fields=', 'fields=temperatureF']) {
+      const r = await get(q);
+      expect(r.status, q).toBe(400);
+      expect(r.body['parameter'], q).toBe('fields');
+    }
+  });
+});
+
 describe('web page behind the API login', () => {
   it('asks for the same HTTP Basic login as the API, for the page and each of its files', async () => {
     const web = await startWebListener([], { user: 'ops', password: 'pa:ss w0rd' });

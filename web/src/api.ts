@@ -74,9 +74,12 @@ function readingsPath(name: string, fromMs: number, toMs: number, extra: Record<
   return `/api/sensors/${encodeURIComponent(name)}/readings?${q.toString()}`;
 }
 
+/** The two columns the charts draw: the server aggregates (and sends) only these. */
+const CHART_FIELDS = 'temperatureF,relHumidityPercent';
+
 /** Readings for a chart: at most maxPoints buckets (min/max/mean), so a year stays small. */
 export async function fetchSeries(name: string, fromMs: number, toMs: number, maxPoints: number, signal?: AbortSignal): Promise<Series> {
-  const body = await getJson(readingsPath(name, fromMs, toMs, { maxPoints: String(maxPoints) }), signal);
+  const body = await getJson(readingsPath(name, fromMs, toMs, { maxPoints: String(maxPoints), fields: CHART_FIELDS }), signal);
   return toSeries(name, body);
 }
 

@@ -15,7 +15,7 @@ const POLL_MS = 4000;
 
 /**
  * Buckets per chart line: one per 2.5 px of width, at most 400, so a year of one sensor (52 560
- * readings) arrives as ~160 KB of JSON (each bucket carries min/max/mean of every column).
+ * readings) arrives as ~80 KB of JSON (min/max/mean of the two charted columns per bucket).
  */
 const MAX_POINTS = 400;
 
