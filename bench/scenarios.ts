@@ -163,6 +163,8 @@ export interface OursOptions {
   nodeArgs?: string[];
   /** Folder for --cpu-prof output (the listener's cwd is its temp folder otherwise). */
   keepDir?: boolean;
+  /** --topic filters for the listener (the z2m decode bench). */
+  topics?: string[];
 }
 
 export async function oursThroughput(o: OursOptions): Promise<OursResult> {
@@ -175,6 +177,7 @@ export async function oursThroughput(o: OursOptions): Promise<OursResult> {
       durable: o.durable,
       clientId: uid('bench-ours'),
       nodeArgs: [...listenerNodeArgs, ...(o.nodeArgs ?? [])],
+      ...(o.topics ? { args: o.topics.flatMap((t) => ['--topic', t]) } : {}),
     });
     const group = new PublisherGroup(broker.port, { ...o.load, qos: o.qos });
     const watcher = new RowWatcher(listener.dbFile);

@@ -12,7 +12,8 @@ import { HttpService } from './http/http-service.js';
 import { WebPage } from './http/static.js';
 import type { MailCredentials } from './alerts/mail-account.js';
 import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
-import { decodePayload } from './decoders/index.js';
+import { MessageDecoder, type DecodeResult } from './decoders/index.js';
+import { ReadingMerger } from './ingest/reading-merger.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
 import { Recovery } from './recovery/index.js';
@@ -59,12 +60,16 @@ export class ListenerApp {
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
-  readonly activity = { messages: 0, readings: 0, rejected: 0, lastMessageAt: 0, lastSensor: '' };
+  readonly activity = { messages: 0, readings: 0, rejected: 0, ignored: 0, lastMessageAt: 0, lastSensor: '' };
+  private readonly decoder: MessageDecoder;
+  private merger: ReadingMerger | undefined;
 
   constructor(
     readonly config: Config,
     private readonly deps: AppDeps = {},
-  ) {}
+  ) {
+    this.decoder = new MessageDecoder(config.decoding.routes, config.decoding.mapping);
+  }
 
   get mqtt(): MqttListener | undefined {
     return this.listener;
@@ -152,6 +157,15 @@ export class ListenerApp {
           if (outcome.sensorRows > 0) storeLog.info(`${outcome.sensorRows} sensor metadata change(s) recorded`);
           if (outcome.duplicates > 0) storeLog.debug(`${outcome.duplicates} redelivered message(s) already stored; acknowledged only`);
           this.archiver?.noteStored(outcome.stored);
+        },
+      });
+      const writer = this.writer;
+      this.merger = new ReadingMerger({
+        timers: this.deps.timers ?? realTimers,
+        submit: (message, committed) => writer.submit(message, committed),
+        onReading: (reading) => {
+          this.activity.readings++;
+          this.activity.lastSensor = reading.sensorName;
         },
       });
       const availabilityTopics = c.availabilityTopics ?? [];
@@ -322,7 +336,7 @@ export class ListenerApp {
         packetId: h.packetId,
         dup: h.dup,
         qos: 2,
-        result: decodePayload(h.topic, h.payload),
+        result: this.decoder.decode(h.topic, h.payload),
       });
     }
     if (!(await this.writer!.settle())) {
@@ -348,6 +362,8 @@ export class ListenerApp {
     await this.alerts?.stop();
     this.listener?.pause();
     this.qos2Store?.stop();
+    // Values waiting to be merged into one reading go to the writer now, so its stop commits them.
+    this.merger?.stop();
     if (this.writer) {
       const lost = await this.writer.stop();
       if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
@@ -362,7 +378,7 @@ export class ListenerApp {
     await this.pgStore?.close();
     await this.broker?.stop();
     const t = this.writer?.totals;
-    if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
+    if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.ignored} ignored, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
     if (!this.deps.logger) await this.logger?.close();
   }
 
@@ -467,6 +483,17 @@ export class ListenerApp {
     else void this.stop();
   }
 
+  /** Activity of the rarer results: several readings, ignored (one debug line each), parts. */
+  private noteOther(result: DecodeResult, topic: string, log: Logger): void {
+    if (result.kind === 'readings') {
+      this.activity.readings += result.readings.length;
+      this.activity.lastSensor = result.readings[result.readings.length - 1]!.sensorName;
+    } else if (result.kind === 'ignored') {
+      this.activity.ignored++;
+      log.debug(`ignored message on ${truncate(topic, 200)}: ${result.reason}`);
+    }
+  }
+
   private sink(): MessageSink {
     const c = this.config;
     const log = this.logger!.child('decode');
@@ -488,14 +515,14 @@ export class ListenerApp {
           committed();
           return true;
         }
-        const result = decodePayload(m.topic, m.payload);
-        if (result.kind === 'rejection') {
-          this.activity.rejected++;
-          log.warn(`rejected message on ${truncate(m.topic, 200)}: ${result.reason}`);
-        } else {
+        const result = this.decoder.decode(m.topic, m.payload);
+        if (result.kind === 'reading') {
           this.activity.readings++;
           this.activity.lastSensor = result.reading.sensorName;
-        }
+        } else if (result.kind === 'rejection') {
+          this.activity.rejected++;
+          log.warn(`rejected message on ${truncate(m.topic, 200)}: ${result.reason}`);
+        } else this.noteOther(result, m.topic, log);
         this.dog?.noteMessage(result.kind !== 'rejection');
         // One object literal of a fixed shape (hot path: a conditional spread was measurably slower).
         const message: IncomingMessage = {
@@ -507,6 +534,10 @@ export class ListenerApp {
           qos: m.qos,
           result,
         };
+        if (result.kind === 'part') {
+          this.merger!.add(message, committed);
+          return true;
+        }
         return this.writer!.submit(message, committed);
       },
       onDrain: (cb) => this.writer!.onDrain(cb),

@@ -1,6 +1,7 @@
 // The command line (commander): every flag of the original, with its legacy spellings, plus ours.
 // Flags are typed here (numbers are numbers), then resolveConfig() validates the whole once.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { MAPPING_HELP, TOPIC_HELP } from './decoders/decoding-config.js';
 import { ConfigError, DEFAULTS, describeConfig, isPostgresUrl, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
 import { addHttpOptions, parseStale, resolveHttpConfig, type HttpFlags } from './http/http-options.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
@@ -91,7 +92,8 @@ function addListenerOptions(cmd: Command): Command {
     .option('--db-archive-size <bytes>', `database size that triggers an archive (default: ${d.dbArchiveSize})`, wholePositive('--db-archive-size', 'bytes'))
     .addOption(new Option('--log-rotate <schedule>', `rotate the log by size only (-z), or also every UTC day/hour (default: ${d.logRotate})`).choices(['size', 'daily', 'hourly']))
     .option('--mqtt-debug-log <file>', "write the MQTT library's own debug output to this file (rotated like the log)")
-    .option('--topic <filter>', `topic filter to subscribe to; repeatable, wildcards allowed (default: ${d.topics.join(', ')})`, collect)
+    .option('--topic <filter>', `${TOPIC_HELP} (default: ${d.topics.join(', ')})`, collect)
+    .option('--mapping <file>', MAPPING_HELP)
     .addOption(new Option('--qos <level>', `subscription QoS (default: ${d.qos})`).choices(['0', '1', '2']))
     .option('--client-id <id>', 'MQTT client id (default: stable per host and database, e.g. mqtt-iot-listener-<hostname>)')
     .option('--clean-session', 'start a clean session on every connect (default: persistent session, so readings queued while down are delivered)')
@@ -152,6 +154,7 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('logRotate', o['logRotate'] as RotationSchedule | undefined);
   set('mqttDebugLog', o['mqttDebugLog']);
   set('topics', o['topic']);
+  set('mappingFile', o['mapping']);
   set('qos', o['qos'] !== undefined ? (Number(o['qos']) as 0 | 1 | 2) : undefined);
   set('clientId', o['clientId']);
   set('cleanSession', o['cleanSession']);
