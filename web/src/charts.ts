@@ -38,6 +38,12 @@ class Chart {
     const points = series.reduce((n, s) => n + s.t.length, 0);
     this.container.dataset['points'] = String(points);
     this.container.dataset['sensors'] = String(series.length);
+    // The canvas says nothing to a screen reader: the container does.
+    this.container.setAttribute('role', 'figure');
+    this.container.setAttribute(
+      'aria-label',
+      `${this.q.title} in ${this.q.unit(unit)} of ${series.map((s) => s.name).join(', ') || 'no sensor'}, ${new Date(fromMs).toLocaleString()} to ${new Date(toMs).toLocaleString()}`,
+    );
     if (this.plot && shape === this.shape) {
       this.plot.setData(data, false);
       this.plot.setScale('x', { min: fromMs / 1000, max: toMs / 1000 });
