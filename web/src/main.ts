@@ -105,7 +105,7 @@ class Dashboard {
   private pickInitialSelection(): void {
     const names = new Set(this.sensors.map((s) => s.name));
     this.selected = this.selected.filter((n) => names.has(n));
-    const first = this.sensors.find((s) => s.status !== 'never seen');
+    const first = this.sensors.find((s) => s.lastSeenUTC !== null);
     if (this.selected.length === 0 && first) this.selected = [first.name];
     this.rememberLastSeen();
     this.syncAddress();
