@@ -14,6 +14,7 @@ import { summarizeProfile } from './lib/profile.js';
 import { BENCH_LIMITS, MOSQUITTO_DEFAULTS, mosquittoVersion } from './lib/mosquitto.js';
 import { figure, slope, type Figure } from './lib/stats.js';
 import { SECTIONS, plan, type Plan, type Section, type Target } from './plan.js';
+import { pageLoad, removeSeededDatabases } from './page-load.js';
 import { formatTable } from './report.js';
 import * as S from './scenarios.js';
 import { retainedAvailability, sensorListLatency } from './http-scenarios.js';
@@ -188,6 +189,7 @@ async function round(p: Plan, only: Set<Section>, r: Results): Promise<void> {
       if (live !== undefined && has('ours')) r.add('ratio.backlogOverLive', x.drainPerSec / live);
     });
   }
+  if (has('page')) await pageRound(p, r);
   if (has('scaling')) {
     for (const sensors of p.scaling.sensors) {
       await attempt(r, `scaling: ${sensors} sensor(s)`, async () => {
@@ -203,6 +205,19 @@ async function round(p: Plan, only: Set<Section>, r: Results): Promise<void> {
       });
     }
   }
+}
+
+async function pageRound(p: Plan, r: Results): Promise<void> {
+  await attempt(r, `web page: ${p.page.sensors} sensors × ${p.page.days} d, ${p.page.loads} cold load(s) per view`, async () => {
+    const x = await pageLoad(p.page);
+    for (const ms of x.usableMs24h) r.add('page.usableMs.24h', ms);
+    for (const ms of x.usableMs1y) r.add('page.usableMs.1y', ms);
+    for (const ms of x.apiMs1y) r.add('page.apiMs.1y', ms);
+    r.add('page.readingsKB.1y', x.readingsBytes1y / 1024);
+    r.add('page.pageKB.1y', x.pageBytes1y / 1024);
+    r.add('page.readings', x.readings);
+    r.add('page.seedSeconds', x.seedSeconds);
+  });
 }
 
 async function millionRun(p: Plan, r: Results, key: string, nodeArgs: string[]): Promise<void> {
@@ -307,6 +322,7 @@ async function main(): Promise<void> {
     process.stderr.write(`round ${i}/${p.runs}\n`);
     await round(p, only, r);
   }
+  removeSeededDatabases();
   if (only.has('million')) {
     await millionRun(p, r, 'million', []);
     if (p.smallMachineNodeArgs.length > 0) await millionRun(p, r, 'millionSmall', p.smallMachineNodeArgs);
@@ -426,6 +442,10 @@ function evaluateTargets(p: Plan, r: Results): Target[] {
   add('idle CPU', '< 1 % of a core', med('idle.cpuPercent'), (v) => v < 1, (v) => `${v.toFixed(2)} %`);
   add(`backlog drain vs live QoS 1`, '>= 80 %', med('ratio.backlogOverLive'), (v) => v >= 0.8, pct);
   add('Zigbee2MQTT JSON vs ECC payloads, stored readings/s (QoS 1)', '>= 80 %', med('ratio.z2mOverEcc'), (v) => v >= 0.8, pct);
+  const pageSize = `${p.page.sensors} sensors × ${p.page.days} d`;
+  add(`web page usable (list + chart of 1 y of one sensor), ${pageSize}, slowest load`, '<= 1 s', r.fig('page.usableMs.1y')?.max, (v) => v <= 1000, (v) => `${v.toFixed(0)} ms`);
+  add(`web page usable (list + chart, default 24 h view), ${pageSize}, slowest load`, '<= 1 s', r.fig('page.usableMs.24h')?.max, (v) => v <= 1000, (v) => `${v.toFixed(0)} ms`);
+  add('1 y chart of one sensor: readings response', '<= 200 KB', med('page.readingsKB.1y'), (v) => v <= 200, (v) => `${v.toFixed(0)} KB`);
   return t;
 }
 

@@ -12,6 +12,7 @@ import { alertsRoutes } from './alerts/alerts-route.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
 import { AvailabilityTracker } from './availability/availability-tracker.js';
 import { HttpService } from './http/http-service.js';
+import { WebPage } from './http/static.js';
 import type { MailCredentials } from './alerts/mail-account.js';
 import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
 import { MessageDecoder, type DecodeResult } from './decoders/index.js';
@@ -257,6 +258,8 @@ export class ListenerApp {
       if (c.http) {
         this.http = new HttpService(this, c.http, this.logger.child('http'));
         this.http.addRoutes(alertsRoutes(c.lastNoticeFile, () => this.sensorAlerts?.snapshot()));
+        const page = new WebPage();
+        this.http.addFallback((req, res) => page.handle(req, res));
         await this.http.start();
       }
       this.listener.start();
