@@ -1,14 +1,13 @@
 // The composition root: the only module that knows every part. start() wires
 // broker -> decoder -> writer -> SQLite; stop() takes them down in the order that loses nothing:
 // stop taking messages, commit what is queued (acknowledging it), disconnect, close the database.
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import type { LookupFunction } from 'node:net';
 import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
 import type { MailCredentials } from './alerts/mail-account.js';
-import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
+import { readMailCredentials, readMqttCredentials, type Config } from './config.js';
 import { decodePayload } from './decoders/index.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
@@ -30,6 +29,8 @@ export interface AppDeps {
   timers?: Timers;
   /** Called when the app hits an unrecoverable error (e.g. broker refused credentials). */
   onFatal?: (err: Error) => void;
+  /** Name resolution for the broker host (tests: a name that resolves only later). */
+  lookup?: LookupFunction;
 }
 
 export class ListenerApp {
@@ -126,7 +127,6 @@ export class ListenerApp {
           .info(`embedded broker listening on ${this.broker.host}:${this.broker.port}${c.mqtt.username ? ' (credentials required)' : ''}`);
       }
 
-      if (!c.embeddedBroker) await checkBrokerResolves(c.broker);
       const mqttLog = this.logger.child('mqtt');
       if (c.mqttDebugLog !== undefined) {
         const rotateLog = this.logger.child('rotate');
@@ -164,6 +164,7 @@ export class ListenerApp {
           keepaliveSeconds: c.keepaliveSeconds,
           retryAuthFailures: c.retryAuthFailures,
           incomingStore: this.qos2Store,
+          ...(this.deps.lookup ? { lookup: this.deps.lookup } : {}),
         },
         this.sink(),
         mqttLog,
@@ -390,20 +391,6 @@ export class ListenerApp {
       },
       onDrain: (cb) => this.writer!.onDrain(cb),
     };
-  }
-}
-
-/**
- * A broker name that does not exist is a configuration mistake (exit 2), not an outage to wait
- * out; a temporary DNS failure (EAI_AGAIN) is left to the reconnect loop.
- */
-async function checkBrokerResolves(host: string): Promise<void> {
-  if (isIP(host)) return;
-  try {
-    await lookup(host);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTFOUND') throw new ConfigError(`broker host ${JSON.stringify(host)} does not resolve; check -b/--broker`);
   }
 }
 

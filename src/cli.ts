@@ -62,7 +62,8 @@ Exit codes:
   0  normal stop (SIGINT/SIGTERM)
   1  internal error (a bug: please report it with the log), or a stop forced by
      a second signal or the 5 s stop deadline
-  2  bad configuration (flag, config or credentials file)
+  2  bad configuration (flag, config or credentials file); never a broker or mail
+     server that is down or whose name does not resolve (yet): those are retried
   3  unrecoverable runtime error (e.g. the broker refused the credentials)
   4  another instance is already running on the same database (<db>.lock)
 
@@ -215,9 +216,10 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   program
     .command('check-config')
     .description('validate flags and files, print the effective configuration (secrets masked); exit 0 or 2')
-    .action((_opts, cmd: Command) => {
+    .action(async (_opts, cmd: Command) => {
       const warnings: string[] = [];
       const config = configFromCommand(cmd, warnings);
+      await (await import('./host-check.js')).checkHostsResolve(config, warnings);
       for (const w of warnings) io.err(`warning: ${w}`);
       io.out(JSON.stringify(describeConfig(config), null, 2));
       setExit(0);

@@ -3,11 +3,13 @@
 // with capped exponential backoff, and handing each message to a sink that calls back once the
 // message is committed — only then is it acknowledged (see AckGate).
 import { readFileSync } from 'node:fs';
+import type { LookupFunction } from 'node:net';
 import type { Writable } from 'node:stream';
-import mqtt from 'mqtt';
-import type { IClientOptions, IPublishPacket, IStore, MqttClient } from 'mqtt';
+import { MqttClient } from 'mqtt';
+import type { IClientOptions, IPublishPacket, IStore } from 'mqtt';
 import { AckGate } from './ack-gate.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, reconnectLogged } from './backoff.js';
+import { brokerStreamBuilder, isNameResolutionError } from './broker-connection.js';
 import type { Logger } from '../logging/types.js';
 
 export interface InboundMessage {
@@ -44,6 +46,10 @@ export interface MqttListenerOptions {
   connectTimeoutMs?: number;
   /** Where MQTT.js keeps incoming QoS 2 messages between PUBREC and PUBREL (default: memory). */
   incomingStore?: IStore;
+  /** Name resolution for the broker host, asked at every attempt (default: the system's). */
+  lookup?: LookupFunction;
+  /** The flag that named the host, for the log line when it does not resolve (default: -b/--broker). */
+  hostFlag?: string;
 }
 
 export class AuthRefusedError extends Error {
@@ -63,6 +69,8 @@ export class MqttListener {
   private everConnected = false;
   /** Set by pause() (the app is shutting down): a restart in progress must not reconnect. */
   private paused = false;
+  /** Why the last attempt failed (a socket error), told in the reconnect line. */
+  private lastError: (Error & { code?: number | string }) | undefined;
   /** Connections made, and how many messages were handed to the sink (for status and tests). */
   readonly stats = { connects: 0, messages: 0, subscribeFailures: 0 };
 
@@ -88,9 +96,6 @@ export class MqttListener {
     this.attempts = 0;
     const o = this.options;
     const clientOptions: IClientOptions = {
-      host: o.host,
-      port: o.port,
-      protocol: o.tls ? 'mqtts' : 'mqtt',
       clientId: o.clientId,
       clean: o.cleanSession,
       keepalive: o.keepaliveSeconds,
@@ -106,12 +111,16 @@ export class MqttListener {
     if (o.incomingStore) clientOptions.incomingStore = o.incomingStore;
     if (o.username !== undefined) clientOptions.username = o.username;
     if (o.password !== undefined) clientOptions.password = o.password;
-    if (o.tls) {
-      clientOptions.rejectUnauthorized = !o.insecure;
-      if (o.caFile) clientOptions.ca = readFileSync(o.caFile);
-    }
+    const streamBuilder = brokerStreamBuilder({
+      host: o.host,
+      port: o.port,
+      tls: o.tls,
+      rejectUnauthorized: !o.insecure,
+      ...(o.tls && o.caFile ? { ca: readFileSync(o.caFile) } : {}),
+      ...(o.lookup ? { lookup: o.lookup } : {}),
+    });
     this.log.info(`connecting to ${this.brokerUrl} as ${o.clientId} (clean session: ${o.cleanSession})`);
-    const client = mqtt.connect(clientOptions);
+    const client = new MqttClient(streamBuilder, clientOptions);
     this.client = client;
     const gate = new AckGate(client);
     this.gate = gate;
@@ -121,15 +130,13 @@ export class MqttListener {
     // Runs before MQTT.js's own 'close' handler, which schedules the reconnect with this period.
     client.prependListener('close', () => {
       if (this.stopping) return;
-      const delay = backoffDelay(this.attempts, {
-        initialMs: o.reconnectInitialMs ?? 1000,
-        maxMs: o.reconnectMaxMs ?? 60_000,
-      });
+      const backoff = { initialMs: o.reconnectInitialMs ?? 1000, maxMs: o.reconnectMaxMs ?? 60_000 };
+      const delay = backoffDelay(this.attempts, backoff);
       client.options.reconnectPeriod = delay;
       this.attempts++;
-      this.log.warn(
-        `${this.everConnected && this.attempts === 1 ? 'connection to broker lost' : 'broker not reachable'}; reconnect attempt ${this.attempts} in ${(delay / 1000).toFixed(1)} s`,
-      );
+      const cause = this.lastError;
+      this.lastError = undefined;
+      this.logReconnect(cause, delay, reconnectLogged(this.attempts, backoff));
     });
     client.on('connect', (connack) => {
       this.attempts = 0;
@@ -149,8 +156,27 @@ export class MqttListener {
         this.onFatal(fatal);
         return;
       }
-      this.log.warn(`mqtt: ${err.message}`);
+      // Socket errors (refused, reset, name not found) are told once, in the reconnect line.
+      if (typeof err.code === 'string') this.lastError = err;
+      else this.log.warn(`mqtt: ${err.message}`);
     });
+  }
+
+  /**
+   * One line per attempt while the delay still grows, then every 10th (a broker down for a day
+   * is ~150 lines, not 1440). A host that does not resolve is an error naming the flag: at boot
+   * the network or DNS may come later, but a typo never heals, and the log must say which.
+   */
+  private logReconnect(cause: (Error & { code?: number | string }) | undefined, delay: number, logged: boolean | 'every-10th'): void {
+    if (!logged) return;
+    const o = this.options;
+    const next = `reconnect attempt ${this.attempts} in ${(delay / 1000).toFixed(1)} s${logged === 'every-10th' ? ' (logged every 10th attempt)' : ''}`;
+    if (isNameResolutionError(cause)) {
+      this.log.error(`broker host ${JSON.stringify(o.host)} (${o.hostFlag ?? '-b/--broker'}) does not resolve (${cause.code}); ${next}`);
+      return;
+    }
+    const what = this.everConnected && this.attempts === 1 ? 'connection to broker lost' : 'broker not reachable';
+    this.log.warn(`${what}${cause ? ` (${cause.message})` : ''}; ${next}`);
   }
 
   /** Stops taking messages: those arriving now are not acknowledged (the broker keeps them). */

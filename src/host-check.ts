@@ -1,0 +1,32 @@
+// check-config's look at the host names: a broker name that does not resolve is most likely a
+// typo, caught before going live (exit 2). `run` never stops over it: at boot, DNS or the network
+// may come later, so the listener retries until the name resolves (see MqttListener).
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { ConfigError, type Config } from './config.js';
+
+/** The error code when `host` does not resolve (ENOTFOUND, EAI_AGAIN, …), undefined when it does. */
+export async function resolveFailure(host: string): Promise<string | undefined> {
+  if (isIP(host)) return undefined;
+  try {
+    await lookup(host);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? String(err);
+  }
+}
+
+/**
+ * Throws a ConfigError when the broker host does not resolve; returns a warning when the mail
+ * server does not (alerts are a side job: they are queued and retried, never fatal).
+ */
+export async function checkHostsResolve(config: Config, warnings: string[]): Promise<void> {
+  if (!config.embeddedBroker) {
+    const code = await resolveFailure(config.broker);
+    if (code) throw new ConfigError(`broker host ${JSON.stringify(config.broker)} does not resolve (${code}); check -b/--broker`);
+  }
+  if (config.mail) {
+    const code = await resolveFailure(config.smtpHost);
+    if (code) warnings.push(`mail server ${JSON.stringify(config.smtpHost)} does not resolve (${code}) here and now; check --smtp-host (alerts are retried, the listener runs anyway)`);
+  }
+}
