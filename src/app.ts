@@ -117,14 +117,26 @@ export class ListenerApp {
       this.archiver.start();
 
       if (c.embeddedBroker) {
-        const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
-        if (c.mqtt.username !== undefined) brokerOptions.username = c.mqtt.username;
-        if (c.mqtt.password !== undefined) brokerOptions.password = c.mqtt.password;
-        this.broker = new EmbeddedBroker(brokerOptions);
+        const brokerLog = this.logger.child('broker');
+        const a = c.brokerAccess;
+        this.broker = new EmbeddedBroker({
+          host: c.embeddedBrokerHost,
+          port: c.port,
+          access: {
+            listener: { username: c.mqtt.username, password: c.mqtt.password, clientId: c.clientId },
+            users: a.users,
+            ...(a.acl ? { acl: a.acl } : {}),
+            allowAnonymous: a.allowAnonymous,
+            publishFilters: this.devicePublishFilters(),
+          },
+          maxClients: a.maxClients,
+          maxPacketBytes: a.maxPacketBytes,
+          log: brokerLog,
+        });
         await this.broker.start();
-        this.logger
-          .child('mqtt')
-          .info(`embedded broker listening on ${this.broker.host}:${this.broker.port}${c.mqtt.username ? ' (credentials required)' : ''}`);
+        const who = this.broker.access.open ? 'open to clients on this computer' : `${a.users.length} device user(s)${c.mqtt.username ? ' + the listener\'s user' : ''}${a.acl ? `, ACL ${a.aclFile}` : ''}`;
+        brokerLog.info(`embedded broker listening on ${this.broker.host}:${this.broker.port} (${who}; at most ${a.maxClients} clients, packets up to ${a.maxPacketBytes} bytes)`);
+        if (a.allowAnonymous) brokerLog.warn(`embedded broker lets anonymous clients in (--embedded-broker-allow-anonymous): anyone who reaches ${this.broker.host}:${this.broker.port} may publish readings`);
       }
 
       const mqttLog = this.logger.child('mqtt');
@@ -178,6 +190,14 @@ export class ListenerApp {
       await this.stop();
       throw err;
     }
+  }
+
+  /**
+   * Topics device users may publish to on the embedded broker: what the listener reads. Other
+   * features that subscribe to more (availability, recovery) add their filters here.
+   */
+  private devicePublishFilters(): string[] {
+    return [...this.config.topics];
   }
 
   /** A line in the app's log from the process around it (signals, the instance lock). */

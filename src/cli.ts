@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, DEFAULTS, describeConfig, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
+import { addBrokerAccessOptions, brokerAccessFlags } from './mqtt/broker-access-flags.js';
 import { parseDecimal, parseDuration } from './numbers.js';
 import { formatStatus, readStatus } from './status.js';
 import { VERSION_LINE } from './version.js';
@@ -74,7 +75,7 @@ status exits 0, or 1 when --stale is given and a sensor is older, or 2 if the da
 /** Adds every listener flag to a command. Long kebab-case names; legacy ones are aliases. */
 function addListenerOptions(cmd: Command): Command {
   const d = DEFAULTS;
-  return cmd
+  return addBrokerAccessOptions(cmd
     .option('-l, --log-file <path>', `log file (also -log, --log_file_path) (default: ${d.logFile})`)
     .option('-d, --db <path>', `SQLite database file (also -db, --database_file_path) (default: ${d.dbFile})`)
     .option('-c, --credentials <path>', `MQTT credentials file, one line "username,password" (also --credentials_file_path) (default: ${d.credentialsFile})`)
@@ -109,7 +110,7 @@ function addListenerOptions(cmd: Command): Command {
     .option('--smtp-port <port>', `mail server port (default: ${d.smtpPort}, or ${d.smtpStartTlsPort} with --no-smtp-secure)`, numberParser('--smtp-port', 'a port number 1-65535', (n) => Number.isInteger(n) && n >= 1 && n <= 65535))
     .option('--smtp-secure', 'TLS to the mail server from the first byte (the default, as Gmail on 465)')
     .option('--no-smtp-secure', 'plain connection to the mail server, upgraded with STARTTLS when the server offers it')
-    .option('--smtp-insecure', 'do not verify the mail server certificate (self-signed test servers only)');
+    .option('--smtp-insecure', 'do not verify the mail server certificate (self-signed test servers only)'));
 }
 
 type CommanderOpts = Record<string, unknown>;
@@ -167,6 +168,7 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('smtpPort', o['smtpPort']);
   set('smtpSecure', o['smtpSecure']);
   set('smtpInsecure', o['smtpInsecure']);
+  set('brokerAccess', brokerAccessFlags(o));
   return raw;
 }
 

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
+import { describeBrokerAccess, resolveBrokerAccess, type BrokerAccessConfig, type BrokerAccessFlags } from './mqtt/broker-access-flags.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 2;
@@ -87,11 +88,14 @@ export interface Config {
   smtpInsecure: boolean;
   /** Mail alert credentials; undefined = alerts are logged only. */
   mail?: MailCredentials;
+  /** The embedded broker's users, ACL and limits (src/mqtt/broker-access-flags.ts). */
+  brokerAccess: BrokerAccessConfig;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'brokerAccess'>> & {
   clientId?: string;
+  brokerAccess?: BrokerAccessFlags;
 };
 
 export interface ResolveContext {
@@ -241,7 +245,9 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     smtpSecure: raw.smtpSecure ?? true,
     smtpPort: raw.smtpPort ?? (raw.smtpSecure === false ? DEFAULTS.smtpStartTlsPort : DEFAULTS.smtpPort),
     smtpInsecure: raw.smtpInsecure ?? false,
+    brokerAccess: { users: [], allowAnonymous: false, maxClients: 0, maxPacketBytes: 0 },
   };
+  config.brokerAccess = resolveBrokerAccess(raw.brokerAccess ?? {}, { embeddedBroker: config.embeddedBroker, host: config.embeddedBrokerHost, listenerUser: config.mqtt.username, warnings: ctx.warnings ?? [] });
   if (config.smtpHost === '') throw new ConfigError('--smtp-host is empty: give the mail server host name');
   const mail = readMailCredentials(config.gmailCredentialsFile, config.gmailCredentialsExplicit, ctx.warnings);
   if (mail) config.mail = mail;
@@ -257,9 +263,10 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, mail, ...rest } = config;
+  const { mqtt, mail, brokerAccess, ...rest } = config;
   return {
     ...rest,
+    brokerAccess: describeBrokerAccess(brokerAccess),
     mqtt: {
       username: mqtt.username ?? null,
       password: mqtt.password !== undefined ? '********' : null,
