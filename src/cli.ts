@@ -277,6 +277,14 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     });
 
   program
+    .command('hash-password [user]')
+    .description('print a "user:$scrypt$…" line for --embedded-broker-users; the password is read from standard input or a prompt, never from the command line')
+    .action(async (user: string | undefined) => {
+      const { hashPasswordCommand } = await import('./mqtt/hash-password-command.js');
+      setExit(await hashPasswordCommand(user, io));
+    });
+
+  program
     .command('simulate')
     .description('publish realistic readings from N fake sensors (original payload format) to the broker')
     .option('--sensors <n>', 'number of fake sensors', wholePositive('--sensors', 'sensors'), 5)

@@ -51,9 +51,13 @@ export class BrokerAccess {
     this.users = new Map(policy.users.map((u) => [u.name, u.secret]));
   }
 
-  /** No credentials configured and loopback only: everyone may do everything. */
+  /**
+   * Loopback only and nothing configured (no credentials, ACL or --embedded-broker-allow-anonymous):
+   * everyone may do everything, as before these rules existed.
+   */
   get open(): boolean {
-    return this.policy.loopbackOnly && this.policy.listener.username === undefined && this.users.size === 0 && !this.policy.acl;
+    const p = this.policy;
+    return p.loopbackOnly && p.listener.username === undefined && this.users.size === 0 && !p.acl && !p.allowAnonymous;
   }
 
   /** New credentials of the listener (SIGHUP re-read of -c). */
