@@ -106,16 +106,19 @@ export interface ResolveContext {
   warnings?: string[];
 }
 
-/** Lines of a credentials file without blanks and `#` comments, each trimmed. */
-export function credentialLines(path: string): string[] {
-  let text: string;
+/** The text of a file the user named; unreadable = ConfigError "cannot read <what> <path>: …". */
+export function readConfigText(path: string, what: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`cannot read credentials file ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`);
+    throw new ConfigError(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`);
   }
-  return text
+}
+
+/** Lines of a credentials file without blanks and `#` comments, each trimmed. */
+export function credentialLines(path: string): string[] {
+  return readConfigText(path, 'credentials file')
     .replace(/^\uFEFF/, '')
     .split(/\r?\n/)
     .map((l) => l.trim())

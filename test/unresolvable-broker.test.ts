@@ -7,6 +7,7 @@ import type { LookupFunction } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { ListenerApp } from '../src/app.js';
+import { AlertMailer } from '../src/alerts/alert-mailer.js';
 import { startAedes, type TestBroker } from './helpers/brokers.js';
 import { filesIn, kill, launch, listenerArgs, readIfExists, type Running } from './helpers/service.js';
 import { count, payload, sleep, tempDir, testConfig, testLogger, waitFor } from './helpers/util.js';
@@ -93,5 +94,19 @@ describe('a broker host that does not resolve', () => {
     const { code } = await r.exited;
     expect(code).toBe(2);
     expect(r.stderr().trim()).toMatch(/^error: broker host "no-such-host\.invalid" does not resolve \(ENOTFOUND\); check -b\/--broker$/);
+  });
+
+  it('a mail server name that does not resolve delays the alert (tried again, logged), never fails the listener', async () => {
+    const lines: string[] = [];
+    const log = { error: (m: string) => lines.push(`ERROR ${m}`), warn: (m: string) => lines.push(`WARN ${m}`), info: (m: string) => lines.push(`INFO ${m}`), debug: () => undefined };
+    const mailer = new AlertMailer(
+      { host: 'no-such-mail.invalid', port: 465, secure: true, insecure: false, credentials: { from: 'a@example.org', password: 'Mail-Pw-73', to: ['b@example.org'] }, timeoutMs: 5000 },
+      log,
+    );
+    cleanups.push(() => mailer.stop());
+    await expect(mailer.send({ subject: 'test', text: 'x' }, { tries: 2, firstDelayMs: 50 })).resolves.toBeUndefined();
+    expect(lines.join('\n')).toMatch(/WARN alert mail "test" failed \(try 1 of 2\) via no-such-mail\.invalid:465 .*(ENOTFOUND|EDNS|getaddrinfo).*; retrying/);
+    expect(lines.join('\n')).toMatch(/ERROR alert mail "test" NOT sent after 2 tries .*the listener keeps running/);
+    expect(lines.join('\n')).not.toContain('Mail-Pw-73');
   });
 });

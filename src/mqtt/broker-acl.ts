@@ -9,8 +9,7 @@
 //
 // `topic read F` lets the user subscribe to filters inside F; `topic write F` narrows what the
 // user may publish to topics in F (and still only to topics the listener reads); `readwrite` both.
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '../config.js';
+import { ConfigError, readConfigText } from '../config.js';
 
 export interface AclRules {
   read: string[];
@@ -56,14 +55,7 @@ export function parseAcl(text: string, path: string): Acl {
 }
 
 export function readAcl(path: string): Acl {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`cannot read ACL file ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`);
-  }
-  return parseAcl(text, path);
+  return parseAcl(readConfigText(path, 'ACL file'), path);
 }
 
 function validFilter(f: string): boolean {
