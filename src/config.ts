@@ -213,6 +213,9 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   if (raw.caFile !== undefined && !existsSync(raw.caFile)) throw new ConfigError(`--ca-file ${raw.caFile} does not exist`);
   const broker = (raw.broker ?? DEFAULTS.broker).trim();
   if (broker === '') throw new ConfigError('--broker is empty: give a host name or address');
+  const mqtt = readMqttCredentials(credentialsFile, ctx.explicit.has('credentialsFile'), env, ctx.warnings);
+  const embeddedBroker = raw.embeddedBroker ?? false;
+  const embeddedBrokerHost = raw.embeddedBrokerHost ?? DEFAULTS.embeddedBrokerHost;
   const config: Config = {
     logFile: raw.logFile ?? DEFAULTS.logFile,
     dbFile,
@@ -237,20 +240,19 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     insecure: raw.insecure ?? false,
     logLevel: raw.logLevel ?? DEFAULTS.logLevel,
     console: raw.console ?? true,
-    embeddedBroker: raw.embeddedBroker ?? false,
-    embeddedBrokerHost: raw.embeddedBrokerHost ?? DEFAULTS.embeddedBrokerHost,
+    embeddedBroker,
+    embeddedBrokerHost,
     durable: raw.durable ?? false,
     acceptRetained: raw.acceptRetained ?? false,
     retryAuthFailures: raw.retryAuthFailures ?? false,
     keepaliveSeconds: raw.keepaliveSeconds ?? DEFAULTS.keepaliveSeconds,
-    mqtt: readMqttCredentials(credentialsFile, ctx.explicit.has('credentialsFile'), env, ctx.warnings),
+    mqtt,
     smtpHost: (raw.smtpHost ?? DEFAULTS.smtpHost).trim(),
     smtpSecure: raw.smtpSecure ?? true,
     smtpPort: raw.smtpPort ?? (raw.smtpSecure === false ? DEFAULTS.smtpStartTlsPort : DEFAULTS.smtpPort),
     smtpInsecure: raw.smtpInsecure ?? false,
-    brokerAccess: { users: [], allowAnonymous: false, maxClients: 0, maxPacketBytes: 0 },
+    brokerAccess: resolveBrokerAccess(raw.brokerAccess ?? {}, { embeddedBroker, host: embeddedBrokerHost, listenerUser: mqtt.username, warnings: ctx.warnings ?? [] }),
   };
-  config.brokerAccess = resolveBrokerAccess(raw.brokerAccess ?? {}, { embeddedBroker: config.embeddedBroker, host: config.embeddedBrokerHost, listenerUser: config.mqtt.username, warnings: ctx.warnings ?? [] });
   if (config.smtpHost === '') throw new ConfigError('--smtp-host is empty: give the mail server host name');
   const mail = readMailCredentials(config.gmailCredentialsFile, config.gmailCredentialsExplicit, ctx.warnings);
   if (mail) config.mail = mail;
