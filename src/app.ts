@@ -12,6 +12,7 @@ import { decodePayload } from './decoders/index.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
 import type { Logger } from './logging/types.js';
+import { rereadBrokerAccessFiles } from './mqtt/broker-access-flags.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
 import { DurableIncomingStore } from './mqtt/qos2-store.js';
@@ -218,6 +219,23 @@ export class ListenerApp {
     this.log.info(`SIGHUP: log file${this.mqttDebugLog ? 's' : ''} reopened; re-reading the credentials files`);
     this.reloadMailCredentials();
     await this.reloadMqttCredentials();
+    this.reloadBrokerUsers();
+  }
+
+  /** The embedded broker's users and ACL files: new logins and packets follow them at once. */
+  private reloadBrokerUsers(): void {
+    const a = this.config.brokerAccess;
+    if (!this.broker || (a.usersFile === undefined && a.aclFile === undefined)) return;
+    const log = this.logger!.child('broker');
+    const warnings: string[] = [];
+    try {
+      const { users, acl } = rereadBrokerAccessFiles(a, warnings);
+      this.broker.access.setRules(users, acl);
+      log.info(`broker users and ACL re-read: ${users.length} device user(s)${acl ? `, ${acl.users.size} ACL user(s)` : ''}; connected clients keep their session`);
+    } catch (err) {
+      log.error(`keeping the current broker users and ACL: ${(err as Error).message}`);
+    }
+    for (const w of warnings) log.warn(w);
   }
 
   private async reloadMqttCredentials(): Promise<void> {

@@ -153,6 +153,20 @@ describe('embedded broker with users and an ACL', () => {
     expect(app.mqtt!.connected).toBe(true);
   });
 
+  it('SIGHUP (reload) re-reads the users file: a new device gets in; a broken file keeps the current users', async () => {
+    await start();
+    expect(await loginResult(port, 'sensor-cellar', 'Cellar-Pw-12')).toBe(4);
+    const users = join(dir, 'users.txt');
+    writeFileSync(users, `${readFileSync(users, 'utf8')}sensor-cellar:Cellar-Pw-12\n`);
+    await app.reload();
+    expect(await loginResult(port, 'sensor-cellar', 'Cellar-Pw-12')).toBe(0);
+    writeFileSync(users, 'no colon here\n');
+    await app.reload();
+    expect(log()).toMatch(/ERROR \[broker\] keeping the current broker users and ACL: users file .*no colon found/);
+    expect(await loginResult(port, 'sensor-cellar', 'Cellar-Pw-12')).toBe(0);
+    expect(log()).not.toContain('Cellar-Pw-12');
+  });
+
   it('connections over the client limit are dropped and counted', async () => {
     await start({ maxClients: 3 }); // the listener is one of them
     await device(port, 'sensor-hall', HALL_PW, 'c1');

@@ -79,6 +79,15 @@ export function resolveBrokerAccess(
   return out;
 }
 
+/** SIGHUP: the users and ACL files read again; a ConfigError leaves `current` as it was. */
+export function rereadBrokerAccessFiles(current: BrokerAccessConfig, warnings: string[]): { users: BrokerUser[]; acl: Acl | undefined } {
+  const users = current.usersFile !== undefined ? readBrokerUsers(current.usersFile, warnings) : [];
+  const acl = current.aclFile !== undefined ? readAcl(current.aclFile) : undefined;
+  current.users = users;
+  if (acl) current.acl = acl;
+  return { users, acl };
+}
+
 /** For check-config: file names, user names and limits, never a password or hash. */
 export function describeBrokerAccess(c: BrokerAccessConfig): Record<string, unknown> {
   return {

@@ -42,7 +42,7 @@ export class BrokerAccess {
   readonly counters: BrokerAccessCounters = { refusedLogins: 0, refusedPublishes: 0, refusedSubscriptions: 0, refusedConnections: 0, oversizedPackets: 0 };
   private readonly roles = new WeakMap<Client, Role>();
   private readonly logged = new Set<string>();
-  private readonly users: Map<string, string>;
+  private users: Map<string, string>;
 
   constructor(
     private readonly policy: BrokerAccessPolicy,
@@ -58,6 +58,13 @@ export class BrokerAccess {
   get open(): boolean {
     const p = this.policy;
     return p.loopbackOnly && p.listener.username === undefined && this.users.size === 0 && !p.acl && !p.allowAnonymous;
+  }
+
+  /** Users and ACL re-read from their files (SIGHUP): for logins and packets from now on. */
+  setRules(users: readonly BrokerUser[], acl: Acl | undefined): void {
+    this.users = new Map(users.map((u) => [u.name, u.secret]));
+    if (acl) this.policy.acl = acl;
+    else delete this.policy.acl;
   }
 
   /** New credentials of the listener (SIGHUP re-read of -c). */
