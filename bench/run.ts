@@ -15,6 +15,7 @@ import { figure, slope, type Figure } from './lib/stats.js';
 import { SECTIONS, plan, type Plan, type Section, type Target } from './plan.js';
 import { formatTable } from './report.js';
 import * as S from './scenarios.js';
+import { retainedAvailability, sensorListLatency } from './http-scenarios.js';
 
 /** Figures by key: one value per round. */
 class Results {
@@ -294,6 +295,25 @@ async function main(): Promise<void> {
     if (p.smallMachineNodeArgs.length > 0) await millionRun(p, r, 'millionSmall', p.smallMachineNodeArgs);
   }
 
+  if (only.has('http')) {
+    // Once, not per round: building the 10^7-row database takes a minute or more.
+    await attempt(r, `/api/sensors on ${p.http.rows} readings of ${p.http.sensors} sensors`, async () => {
+      const x = await sensorListLatency(p.http.rows, p.http.sensors, BENCH_LIMITS);
+      r.add('http.sensors.p50Ms', x.p50Ms);
+      r.add('http.sensors.p95Ms', x.p95Ms);
+      r.add('http.sensors.maxMs', x.maxMs);
+      r.add('http.sensors.databaseMB', x.databaseMB);
+      r.add('http.sensors.buildSeconds', x.buildSeconds);
+    });
+    for (const [name, limits] of [['bench', BENCH_LIMITS], ['defaults', MOSQUITTO_DEFAULTS]] as const) {
+      await attempt(r, `${p.http.availability} retained availability messages (mosquitto ${name})`, async () => {
+        const x = await retainedAvailability(p.http.availability, limits);
+        r.add(`http.retained.${name}.applied`, x.applied);
+        r.add(`http.retained.${name}.seconds`, x.seconds);
+      });
+    }
+  }
+
   const targets = evaluateTargets(p, r);
   const table = formatTable(p, m, (k) => r.fig(k), targets, r.notes);
   process.stdout.write(`${table}\n`);
@@ -370,6 +390,14 @@ function evaluateTargets(p: Plan, r: Results): Target[] {
     med('million.rssGrowthMB'),
     (v) => second !== undefined && v <= 0.1 * second,
     (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)} MB`,
+  );
+  add(`GET /api/sensors, ${p.http.rows} readings of ${p.http.sensors} sensors (p95)`, '<= 100 ms', med('http.sensors.p95Ms'), (v) => v <= 100, (v) => `${v.toFixed(1)} ms`);
+  add(
+    `retained availability messages applied at subscribe (of ${p.http.availability})`,
+    'all',
+    med('http.retained.bench.applied'),
+    (v) => v >= p.http.availability,
+    (v) => `${v} in ${(med('http.retained.bench.seconds') ?? Number.NaN).toFixed(1)} s`,
   );
   add('idle CPU', '< 1 % of a core', med('idle.cpuPercent'), (v) => v < 1, (v) => `${v.toFixed(2)} %`);
   add(`backlog drain vs live QoS 1`, '>= 80 %', med('ratio.backlogOverLive'), (v) => v >= 0.8, pct);

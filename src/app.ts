@@ -6,8 +6,10 @@ import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
+import { AvailabilityTracker } from './availability/availability-tracker.js';
+import { HttpService } from './http/http-service.js';
 import type { MailCredentials } from './alerts/mail-account.js';
-import { readMailCredentials, readMqttCredentials, type Config } from './config.js';
+import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
 import { decodePayload } from './decoders/index.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
@@ -19,6 +21,8 @@ import { DurableIncomingStore } from './mqtt/qos2-store.js';
 import { DatabaseArchiver } from './store/database-archiver.js';
 import { ReadingStore, type HeldQos2Message, type IncomingMessage } from './store/reading-store.js';
 import { ReadingWriter } from './store/reading-writer.js';
+import { PgReadingStore } from './store/postgres/pg-store.js';
+import { sharedTopics } from './mqtt/shared-subscription.js';
 import { nowMicros } from './store/time.js';
 import { realTimers, type Timers } from './timers.js';
 import { VERSION, VERSION_LINE } from './version.js';
@@ -38,6 +42,7 @@ export class ListenerApp {
   private logger: AppLogger | undefined;
   private log!: Logger;
   private store: ReadingStore | undefined;
+  private pgStore: PgReadingStore | undefined;
   private writer: ReadingWriter | undefined;
   private listener: MqttListener | undefined;
   private broker: EmbeddedBroker | undefined;
@@ -47,6 +52,8 @@ export class ListenerApp {
   private qos2Store: DurableIncomingStore | undefined;
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
+  private availability: AvailabilityTracker | undefined;
+  private http: HttpService | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
@@ -69,6 +76,10 @@ export class ListenerApp {
     return this.store;
   }
 
+  get postgresStore(): PgReadingStore | undefined {
+    return this.pgStore;
+  }
+
   get embeddedBroker(): EmbeddedBroker | undefined {
     return this.broker;
   }
@@ -85,6 +96,15 @@ export class ListenerApp {
     return this.archiver;
   }
 
+  get availabilityTracker(): AvailabilityTracker | undefined {
+    return this.availability;
+  }
+
+  /** The status service (--http): other features add routes or a fallback to it. */
+  get httpService(): HttpService | undefined {
+    return this.http;
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     const c = this.config;
@@ -93,10 +113,24 @@ export class ListenerApp {
     this.log.info(`mqtt-iot-listener ${VERSION} starting (pid ${process.pid})`);
     const storeLog = this.logger.child('store');
     try {
-      this.store = new ReadingStore(c.dbFile, { durable: c.durable });
-      this.store.open();
-      storeLog.info(`database ${c.dbFile} open (WAL, synchronous=${c.durable ? 'FULL' : 'NORMAL'})`);
-      this.writer = new ReadingWriter(this.store, {
+      let backend: ReadingStore | PgReadingStore;
+      if (c.postgresUrl !== undefined && (c.http || (c.availabilityTopics ?? []).length > 0)) {
+        // The status service and availability read and write through SQLite for now.
+        throw new ConfigError('--http and --availability-topic are not available with -d postgres://… yet; query PostgreSQL directly');
+      }
+      if (c.postgresUrl !== undefined) {
+        this.pgStore = new PgReadingStore({ url: c.postgresUrl, clientId: c.clientId, log: storeLog });
+        await this.openPostgres(this.pgStore, storeLog);
+        if (!this.pgStore.isOpen) return; // stopped while waiting for the server
+        backend = this.pgStore;
+        storeLog.info(`database ${this.pgStore.description} open (PostgreSQL)`);
+      } else {
+        this.store = new ReadingStore(c.dbFile, { durable: c.durable });
+        this.store.open();
+        backend = this.store;
+        storeLog.info(`database ${c.dbFile} open (WAL, synchronous=${c.durable ? 'FULL' : 'NORMAL'})`);
+      }
+      this.writer = new ReadingWriter(backend, {
         timers: this.deps.timers ?? realTimers,
         onCommitError: (err, attempt, pending) => {
           if (attempt === 1 || attempt % 10 === 0) {
@@ -114,8 +148,13 @@ export class ListenerApp {
           this.archiver?.noteStored(outcome.stored);
         },
       });
-      this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
-      this.archiver.start();
+      if (this.store) {
+        this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
+        this.archiver.start();
+      }
+      const availabilityTopics = c.availabilityTopics ?? [];
+      this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => this.store!.database, log: this.logger.child('availability') });
+      this.availability.start();
 
       if (c.embeddedBroker) {
         const brokerLog = this.logger.child('broker');
@@ -155,12 +194,12 @@ export class ListenerApp {
       }
       if (c.mqtt.source === 'none') mqttLog.info(`no credentials file ${c.credentialsFile}: connecting anonymously`);
       else mqttLog.info(`credentials for user ${c.mqtt.username ?? '(none)'} from ${c.mqtt.source}`);
-      this.qos2Store = new DurableIncomingStore(this.store, {
+      this.qos2Store = new DurableIncomingStore(backend, {
         log: mqttLog,
         timers: this.deps.timers ?? realTimers,
-        onOrphan: (held) => this.storeHeldQos2([held], storeLog, 'whose broker session was lost'),
+        onOrphan: (held) => void this.storeHeldQos2([held], storeLog, 'whose broker session was lost'),
       });
-      this.storeHeldQos2(this.store.allHeldQos2(), storeLog, 'received before the last stop');
+      await this.storeHeldQos2(backend.allHeldQos2(), storeLog, 'received before the last stop');
       this.listener = new MqttListener(
         {
           host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
@@ -170,7 +209,7 @@ export class ListenerApp {
           insecure: c.insecure,
           clientId: c.clientId,
           cleanSession: c.cleanSession,
-          topics: c.topics,
+          topics: [...(c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics), ...availabilityTopics],
           qos: c.qos,
           ...(c.mqtt.username !== undefined ? { username: c.mqtt.username } : {}),
           ...(c.mqtt.password !== undefined ? { password: c.mqtt.password } : {}),
@@ -184,6 +223,10 @@ export class ListenerApp {
         (err) => this.fatal(err),
       );
       await this.startWatchdog();
+      if (c.http) {
+        this.http = new HttpService(this, c.http, this.logger.child('http'));
+        await this.http.start();
+      }
       this.listener.start();
       this.dog?.start();
       this.running = true;
@@ -198,7 +241,7 @@ export class ListenerApp {
    * features that subscribe to more (availability, recovery) add their filters here.
    */
   private devicePublishFilters(): string[] {
-    return [...this.config.topics];
+    return [...this.config.topics, ...(this.config.availabilityTopics ?? [])];
   }
 
   /** A line in the app's log from the process around it (signals, the instance lock). */
@@ -294,7 +337,7 @@ export class ListenerApp {
    * last stop or crash, before the client connects, so a PUBREL the broker resends finds them gone
    * and is just completed. While running: one whose packet id a new broker session reuses.
    */
-  private storeHeldQos2(held: readonly HeldQos2Message[], log: Logger, why: string): void {
+  private async storeHeldQos2(held: readonly HeldQos2Message[], log: Logger, why: string): Promise<void> {
     if (held.length === 0) return;
     for (const h of held) {
       this.writer!.submit({
@@ -307,7 +350,7 @@ export class ListenerApp {
         result: decodePayload(h.topic, h.payload),
       });
     }
-    if (!this.writer!.flush()) {
+    if (!(await this.writer!.settle())) {
       // At start: do not connect (a PUBREL for one of them would store it a second time).
       if (!this.running) throw new Error(`cannot store ${held.length} QoS 2 message(s) ${why}; the database does not take writes`);
       log.error(`cannot store ${held.length} QoS 2 message(s) ${why} yet; the commit is retried`);
@@ -324,23 +367,50 @@ export class ListenerApp {
 
   private async doStop(): Promise<void> {
     this.running = false;
+    await this.http?.stop();
     // First: no restart may create a new client while the listener is being stopped.
     await this.dog?.stop();
     await this.alerts?.stop();
     this.listener?.pause();
     this.qos2Store?.stop();
     if (this.writer) {
-      const lost = this.writer.stop();
+      const lost = await this.writer.stop();
       if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
     }
+    const lostChanges = this.availability?.stop() ?? 0;
+    if (lostChanges > 0) this.log?.error(`${lostChanges} availability change(s) could not be stored at shutdown; they were not acknowledged`);
     await this.archiver?.stop();
     await this.listener?.stop();
     await this.mqttDebugLog?.stop();
     this.store?.close();
+    await this.pgStore?.close();
     await this.broker?.stop();
     const t = this.writer?.totals;
     if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
     if (!this.deps.logger) await this.logger?.close();
+  }
+
+  /**
+   * PostgreSQL down at start (booting together with the listener, restarting): wait for it with
+   * backoff instead of exiting, as for a broker outage; nothing is subscribed meanwhile, so the
+   * broker keeps the readings. A bad password or database name is retried too (logged each time
+   * the delay grows), since a DBA may be fixing it.
+   */
+  private async openPostgres(store: PgReadingStore, log: Logger): Promise<void> {
+    const timers = this.deps.timers ?? realTimers;
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        await store.open();
+        if (attempt > 1) log.info(`PostgreSQL reachable after ${attempt} attempts`);
+        return;
+      } catch (err) {
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 10));
+        if (attempt === 1 || delay < 30_000 || attempt % 10 === 0) {
+          log.error(`cannot open the database: ${(err as Error).message}; retrying in ${Math.round(delay / 1000)} s (attempt ${attempt})`);
+        }
+        await new Promise<void>((resolve) => timers.setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** Watchdog + alerts: built before the listener starts so the mute state is loaded first. */
@@ -400,6 +470,12 @@ export class ListenerApp {
       accept: (m: InboundMessage, committed: () => void): boolean => {
         this.activity.messages++;
         this.activity.lastMessageAt = Date.now();
+        // Availability (LWT) topics are claimed before decoding; their retained messages count.
+        if (this.availability!.claims(m.topic)) {
+          this.dog?.noteMessage(true);
+          this.availability!.accept(m, committed);
+          return true;
+        }
         if (m.retain && !c.acceptRetained) {
           log.debug(`skipped a retained message on ${m.topic} (use --accept-retained to store them)`);
           this.dog?.noteMessage(true);

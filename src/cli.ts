@@ -1,7 +1,8 @@
 // The command line (commander): every flag of the original, with its legacy spellings, plus ours.
 // Flags are typed here (numbers are numbers), then resolveConfig() validates the whole once.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, DEFAULTS, describeConfig, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
+import { ConfigError, DEFAULTS, describeConfig, isPostgresUrl, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
+import { addHttpOptions, parseStale, resolveHttpConfig, type HttpFlags } from './http/http-options.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import { addBrokerAccessOptions, brokerAccessFlags } from './mqtt/broker-access-flags.js';
 import { parseDecimal, parseDuration } from './numbers.js';
@@ -75,9 +76,10 @@ status exits 0, or 1 when --stale is given and a sensor is older, or 2 if the da
 /** Adds every listener flag to a command. Long kebab-case names; legacy ones are aliases. */
 function addListenerOptions(cmd: Command): Command {
   const d = DEFAULTS;
-  return addBrokerAccessOptions(cmd
+  const withListener = cmd
     .option('-l, --log-file <path>', `log file (also -log, --log_file_path) (default: ${d.logFile})`)
-    .option('-d, --db <path>', `SQLite database file (also -db, --database_file_path) (default: ${d.dbFile})`)
+    .option('-d, --db <path>', `SQLite database file, or postgres://user:password@host:5432/db (also -db, --database_file_path) (default: ${d.dbFile})`)
+    .option('--share-group <name>', 'subscribe as one member of the MQTT shared subscription $share/<name>/<filter> (several listeners split one stream; needs -d postgres://…)')
     .option('-c, --credentials <path>', `MQTT credentials file, one line "username,password" (also --credentials_file_path) (default: ${d.credentialsFile})`)
     .option('-b, --broker <host>', `MQTT broker host name or address (also --mqtt_broker) (default: ${d.broker})`)
     .option('--port <port>', `MQTT broker port (default: ${d.port}; 8883 is usual with --tls)`, numberParser('--port', 'a port number 1-65535', (n) => Number.isInteger(n) && n >= 0 && n <= 65535))
@@ -110,7 +112,8 @@ function addListenerOptions(cmd: Command): Command {
     .option('--smtp-port <port>', `mail server port (default: ${d.smtpPort}, or ${d.smtpStartTlsPort} with --no-smtp-secure)`, numberParser('--smtp-port', 'a port number 1-65535', (n) => Number.isInteger(n) && n >= 1 && n <= 65535))
     .option('--smtp-secure', 'TLS to the mail server from the first byte (the default, as Gmail on 465)')
     .option('--no-smtp-secure', 'plain connection to the mail server, upgraded with STARTTLS when the server offers it')
-    .option('--smtp-insecure', 'do not verify the mail server certificate (self-signed test servers only)'));
+    .option('--smtp-insecure', 'do not verify the mail server certificate (self-signed test servers only)');
+  return addBrokerAccessOptions(addHttpOptions(withListener));
 }
 
 type CommanderOpts = Record<string, unknown>;
@@ -168,12 +171,14 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('smtpPort', o['smtpPort']);
   set('smtpSecure', o['smtpSecure']);
   set('smtpInsecure', o['smtpInsecure']);
+  set('shareGroup', o['shareGroup']);
   set('brokerAccess', brokerAccessFlags(o));
   return raw;
 }
 
 export function configFromCommand(cmd: Command, warnings: string[] = []): Config {
-  return resolveConfig(toRawOptions(cmd.optsWithGlobals()), { explicit: explicitKeys(cmd), warnings });
+  const opts = cmd.optsWithGlobals();
+  return Object.assign(resolveConfig(toRawOptions(opts), { explicit: explicitKeys(cmd), warnings }), resolveHttpConfig(opts as HttpFlags, warnings));
 }
 
 export interface CliIO {
@@ -263,14 +268,11 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .command('status')
     .description('per sensor the last reading, its values and age, plus totals; reads the database only (no broker needed)')
     .option('--json', 'print JSON, for scripts')
-    .option('--stale <duration>', 'exit 1 if a sensor has no reading newer than this, e.g. 30m, 2h, 90s (a bare number is minutes)', (v: string) => {
-      const ms = parseDuration(v, 'm');
-      if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`--stale must be a duration like 30m, 2h or 90s, got ${JSON.stringify(v)}`);
-      return ms;
-    })
+    .option('--stale <duration>', 'exit 1 if a sensor has no reading newer than this, e.g. 30m, 2h, 90s (a bare number is minutes)', parseStale)
     .action((opts: { json?: boolean; stale?: number }, cmd: Command) => {
       const dbFile = (cmd.optsWithGlobals()['db'] as string | undefined) ?? DEFAULTS.dbFile;
-      const status = readStatus(dbFile, opts.stale !== undefined ? { staleAfterMs: opts.stale } : {});
+      const stale = opts.stale ?? (cmd.optsWithGlobals()['stale'] as number | undefined); // the program's --stale takes it
+      const status = readStatus(dbFile, stale !== undefined ? { staleAfterMs: stale } : {});
       if (opts.json) io.out(JSON.stringify(status, null, 2));
       else for (const line of formatStatus(status)) io.out(line);
       setExit(status.stale ? 1 : 0);
@@ -282,6 +284,19 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .action(async (user: string | undefined) => {
       const { hashPasswordCommand } = await import('./mqtt/hash-password-command.js');
       setExit(await hashPasswordCommand(user, io));
+    });
+
+  program
+    .command('migrate')
+    .description('copy readings, sensor rows and rejected messages from an SQLite database or gzipped archive into PostgreSQL, skipping what is there (run it again: it adds nothing)')
+    .requiredOption('--from <file>', 'SQLite database (ours or the original\'s) or one of our .gz archives')
+    .requiredOption('--to <url>', 'postgres://user:password@host:5432/database (password also from PGPASSWORD or ~/.pgpass)')
+    .action(async (opts: { from: string; to: string }) => {
+      if (!isPostgresUrl(opts.to)) throw new ConfigError('migrate --to must be a postgres:// URL');
+      const { migrate } = await import('./store/postgres/migrate.js');
+      const r = await migrate({ from: opts.from, to: opts.to, out: io.out, tty: process.stderr.isTTY === true });
+      io.out(`migrated: readings ${r.readings.added} added, ${r.readings.skipped} skipped; sensor rows ${r.sensors.added} added, ${r.sensors.skipped} skipped; rejected messages ${r.rejected.added} added, ${r.rejected.skipped} skipped`);
+      setExit(0);
     });
 
   program

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
+import type { HttpConfig } from './http/http-options.js';
 import { describeBrokerAccess, resolveBrokerAccess, type BrokerAccessConfig, type BrokerAccessFlags } from './mqtt/broker-access-flags.js';
 
 export class ConfigError extends Error {
@@ -88,12 +89,20 @@ export interface Config {
   smtpInsecure: boolean;
   /** Mail alert credentials; undefined = alerts are logged only. */
   mail?: MailCredentials;
+  /** -d postgres://…: readings go to PostgreSQL instead of the SQLite file. */
+  postgresUrl?: string;
+  /** --share-group: subscribe as one member of an MQTT shared subscription ($share/<group>/<filter>). */
+  shareGroup?: string;
+  /** --http: the status service (resolved by src/http/http-options.ts); undefined = off. */
+  http?: HttpConfig;
+  /** --availability-topic filters (device online/offline, Last Will). */
+  availabilityTopics?: string[];
   /** The embedded broker's users, ACL and limits (src/mqtt/broker-access-flags.ts). */
   brokerAccess: BrokerAccessConfig;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'brokerAccess'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'brokerAccess'>> & {
   clientId?: string;
   brokerAccess?: BrokerAccessFlags;
 };
@@ -263,15 +272,58 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     config.mqttDebugLog = raw.mqttDebugLog;
   }
   if (config.clientId.trim() === '') throw new ConfigError('--client-id is empty');
+  if (isPostgresUrl(dbFile)) config.postgresUrl = checkPostgresUrl(dbFile);
+  if (raw.shareGroup !== undefined) config.shareGroup = checkShareGroup(raw.shareGroup, config);
   return config;
+}
+
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
+function checkPostgresUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError('--db: not a valid postgres:// URL (postgres://user:password@host:5432/database)');
+  }
+  if (u.hostname === '') throw new ConfigError('--db: the postgres:// URL names no host (postgres://user:password@host:5432/database)');
+  if (u.pathname === '' || u.pathname === '/') throw new ConfigError('--db: the postgres:// URL names no database (postgres://user:password@host:5432/database)');
+  return url;
+}
+
+/** A share group name: one topic level, no wildcards (MQTT 5 §4.8.2). */
+function checkShareGroup(group: string, config: Config): string {
+  if (group === '' || /[/+#\0]/.test(group)) throw new ConfigError(`--share-group ${JSON.stringify(group)} must be one topic level without / + or #`);
+  if (config.postgresUrl === undefined) {
+    throw new ConfigError('--share-group splits one stream over several listeners, which one SQLite file cannot take: use -d postgres://… for all members');
+  }
+  return group;
+}
+
+/** The URL with its password masked, for check-config, logs and the status API. */
+export function maskUrlPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '********';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
 }
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, mail, brokerAccess, ...rest } = config;
+  const { mqtt, mail, http, brokerAccess, ...rest } = config;
+  if (rest.postgresUrl !== undefined) {
+    rest.postgresUrl = maskUrlPassword(rest.postgresUrl);
+    rest.dbFile = rest.postgresUrl;
+  }
   return {
     ...rest,
     brokerAccess: describeBrokerAccess(brokerAccess),
+    http: http ? { ...http, auth: http.auth ? { user: http.auth.user, password: '********' } : null } : null,
     mqtt: {
       username: mqtt.username ?? null,
       password: mqtt.password !== undefined ? '********' : null,

@@ -17,16 +17,32 @@ export async function resolveFailure(host: string): Promise<string | undefined> 
 }
 
 /**
- * Throws a ConfigError when the broker host does not resolve; returns a warning when the mail
- * server does not (alerts are a side job: they are queued and retried, never fatal).
+ * Throws a ConfigError when the broker or PostgreSQL host does not resolve; returns a warning when
+ * the mail server does not (alerts are a side job: they are queued and retried, never fatal).
  */
 export async function checkHostsResolve(config: Config, warnings: string[]): Promise<void> {
   if (!config.embeddedBroker) {
     const code = await resolveFailure(config.broker);
     if (code) throw new ConfigError(`broker host ${JSON.stringify(config.broker)} does not resolve (${code}); check -b/--broker`);
   }
+  const pgHost = postgresHost(config.postgresUrl);
+  if (pgHost !== undefined) {
+    const code = await resolveFailure(pgHost);
+    if (code) throw new ConfigError(`PostgreSQL host ${JSON.stringify(pgHost)} does not resolve (${code}); check -d/--db`);
+  }
   if (config.mail) {
     const code = await resolveFailure(config.smtpHost);
     if (code) warnings.push(`mail server ${JSON.stringify(config.smtpHost)} does not resolve (${code}) here and now; check --smtp-host (alerts are retried, the listener runs anyway)`);
+  }
+}
+
+/** The host of a postgres:// URL; undefined for none, or a Unix socket folder. */
+function postgresHost(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const host = decodeURIComponent(new URL(url).hostname).replace(/^\[|\]$/g, '');
+    return host === '' || host.startsWith('/') ? undefined : host;
+  } catch {
+    return undefined;
   }
 }

@@ -26,6 +26,8 @@ export interface ListenerOptions {
   clientId: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** Extra listener flags, e.g. --http 0 --availability-topic tele/+/LWT. */
+  args?: string[];
 }
 
 export class ListenerProcess {
@@ -61,6 +63,7 @@ export class ListenerProcess {
       '--qos', String(o.qos),
       '--client-id', o.clientId,
       ...(o.durable ? ['--durable'] : []),
+      ...(o.args ?? []),
     ];
     const subscribedBefore = this.subscribedCount();
     this.spawnedAt = Date.now();

@@ -73,6 +73,8 @@ export class MqttListener {
   private lastError: (Error & { code?: number | string }) | undefined;
   /** Connections made, and how many messages were handed to the sink (for status and tests). */
   readonly stats = { connects: 0, messages: 0, subscribeFailures: 0 };
+  /** Wall-clock ms since when the client has had no connection (undefined while connected), for /health. */
+  private disconnectedAt: number | undefined;
 
   constructor(
     private readonly options: MqttListenerOptions,
@@ -85,6 +87,10 @@ export class MqttListener {
     return this.client?.connected ?? false;
   }
 
+  get disconnectedSince(): number | undefined {
+    return this.disconnectedAt;
+  }
+
   get brokerUrl(): string {
     return `${this.options.tls ? 'mqtts' : 'mqtt'}://${this.options.host}:${this.options.port}`;
   }
@@ -94,6 +100,7 @@ export class MqttListener {
     if (this.client) return;
     this.stopping = false;
     this.attempts = 0;
+    this.disconnectedAt ??= Date.now();
     const o = this.options;
     const clientOptions: IClientOptions = {
       clientId: o.clientId,
@@ -129,6 +136,7 @@ export class MqttListener {
 
     // Runs before MQTT.js's own 'close' handler, which schedules the reconnect with this period.
     client.prependListener('close', () => {
+      this.disconnectedAt ??= Date.now();
       if (this.stopping) return;
       const backoff = { initialMs: o.reconnectInitialMs ?? 1000, maxMs: o.reconnectMaxMs ?? 60_000 };
       const delay = backoffDelay(this.attempts, backoff);
@@ -140,6 +148,7 @@ export class MqttListener {
     });
     client.on('connect', (connack) => {
       this.attempts = 0;
+      this.disconnectedAt = undefined;
       this.everConnected = true;
       this.stats.connects++;
       client.options.reconnectPeriod = o.reconnectInitialMs ?? 1000;

@@ -92,7 +92,7 @@ export function messageDigest(topic: string, payload: Uint8Array): string {
   return oneShotHash('sha1', Buffer.concat([prefix, payload], prefix.length + payload.length), 'base64');
 }
 
-function rejectPayload(payload: Uint8Array): { text: string; encoding: 'utf8' | 'hex' } {
+export function rejectPayload(payload: Uint8Array): { text: string; encoding: 'utf8' | 'hex' } {
   const head = payload.subarray(0, MAX_REJECT_PAYLOAD);
   try {
     return { text: new TextDecoder('utf-8', { fatal: true }).decode(head), encoding: 'utf8' };
