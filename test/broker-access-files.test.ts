@@ -66,6 +66,7 @@ describe('users file', () => {
     ['hall:\n', /empty password/],
     ['hall:a\nhall:b\n', /appears twice/],
     ['hall:$scrypt$broken\n', /malformed \$scrypt\$ hash/],
+    ['hall:$scrypt$ln=40,r=8,p=1$GFwr9t8xswF/OADozapFhw$D/JxghpJ20XFqnIGiS/sxThLk8XRSMGK2hsR6RqvJ3o\n', /malformed \$scrypt\$ hash/],
     ['# nobody\n', /names no user/],
   ])('%j is a ConfigError naming what to fix', (text, reason) => {
     expect(() => readBrokerUsers(write(text))).toThrow(ConfigError);

@@ -56,7 +56,7 @@ export function readBrokerUsers(path: string, warnings: string[] = []): BrokerUs
     const secret = line.slice(colon + 1).trim();
     if (name === '') throw new ConfigError(`${where}: the user name before the colon is empty`);
     if (secret === '') throw new ConfigError(`${where}: user ${name} has an empty password`);
-    if (isScryptHash(secret) && !HASH_RE.test(secret)) throw new ConfigError(`${where}: user ${name} has a malformed $scrypt$ hash; make a new one with hash-password`);
+    if (isScryptHash(secret) && !saneHash(secret)) throw new ConfigError(`${where}: user ${name} has a malformed $scrypt$ hash; make a new one with hash-password`);
     if (seen.has(name)) throw new ConfigError(`${where}: user ${name} appears twice`);
     seen.add(name);
     users.push({ name, secret });
@@ -65,6 +65,12 @@ export function readBrokerUsers(path: string, warnings: string[] = []): BrokerUs
   const w = permissionWarning(path);
   if (w) warnings.push(w);
   return users;
+}
+
+/** Well-formed, with costs a login can afford (N up to 2^20, r up to 32, p up to 16). */
+function saneHash(secret: string): boolean {
+  const m = HASH_RE.exec(secret);
+  return m !== null && Number(m[1]) >= 1 && Number(m[1]) <= 20 && Number(m[2]) >= 1 && Number(m[2]) <= 32 && Number(m[3]) >= 1 && Number(m[3]) <= 16;
 }
 
 function scryptOptions(c: { ln: number; r: number; p: number }): ScryptOptions {
