@@ -13,6 +13,8 @@ import { ConfigError, readMailCredentials, readMqttCredentials, type Config } fr
 import { decodePayload } from './decoders/index.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
+import { Recovery } from './recovery/index.js';
+import { resolveRecoveryConfig } from './recovery/options.js';
 import type { Logger } from './logging/types.js';
 import { rereadBrokerAccessFiles } from './mqtt/broker-access-flags.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
@@ -52,6 +54,7 @@ export class ListenerApp {
   private qos2Store: DurableIncomingStore | undefined;
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
+  private recoveryPart: Recovery | undefined;
   private availability: AvailabilityTracker | undefined;
   private http: HttpService | undefined;
   private running = false;
@@ -94,6 +97,10 @@ export class ListenerApp {
 
   get databaseArchiver(): DatabaseArchiver | undefined {
     return this.archiver;
+  }
+
+  get recovery(): Recovery | undefined {
+    return this.recoveryPart;
   }
 
   get availabilityTracker(): AvailabilityTracker | undefined {
@@ -148,13 +155,14 @@ export class ListenerApp {
           this.archiver?.noteStored(outcome.stored);
         },
       });
-      if (this.store) {
-        this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
-        this.archiver.start();
-      }
       const availabilityTopics = c.availabilityTopics ?? [];
-      this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => this.store!.database, log: this.logger.child('availability') });
-      this.availability.start();
+      if (this.store) {
+        const sqlite = this.store;
+        this.archiver = new DatabaseArchiver(sqlite, { maxBytes: c.dbArchiveSize, log: storeLog });
+        this.archiver.start();
+        this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => sqlite.database, log: this.logger.child('availability') });
+        this.availability.start();
+      }
 
       if (c.embeddedBroker) {
         const brokerLog = this.logger.child('broker');
@@ -200,6 +208,9 @@ export class ListenerApp {
         onOrphan: (held) => void this.storeHeldQos2([held], storeLog, 'whose broker session was lost'),
       });
       await this.storeHeldQos2(backend.allHeldQos2(), storeLog, 'received before the last stop');
+      this.recoveryPart = this.newRecovery();
+      this.recoveryPart?.start();
+      this.broker?.access.setPublishFilters(this.devicePublishFilters());
       this.listener = new MqttListener(
         {
           host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
@@ -217,6 +228,7 @@ export class ListenerApp {
           retryAuthFailures: c.retryAuthFailures,
           incomingStore: this.qos2Store,
           ...(this.deps.lookup ? { lookup: this.deps.lookup } : {}),
+          ...this.recoveryPart?.listenerHooks(),
         },
         this.sink(),
         mqttLog,
@@ -241,7 +253,7 @@ export class ListenerApp {
    * features that subscribe to more (availability, recovery) add their filters here.
    */
   private devicePublishFilters(): string[] {
-    return [...this.config.topics, ...(this.config.availabilityTopics ?? [])];
+    return [...this.config.topics, ...(this.config.availabilityTopics ?? []), ...(this.recoveryPart?.listenerHooks().extraSubscriptions ?? [])];
   }
 
   /** A line in the app's log from the process around it (signals, the instance lock). */
@@ -381,6 +393,7 @@ export class ListenerApp {
     if (lostChanges > 0) this.log?.error(`${lostChanges} availability change(s) could not be stored at shutdown; they were not acknowledged`);
     await this.archiver?.stop();
     await this.listener?.stop();
+    await this.recoveryPart?.stop();
     await this.mqttDebugLog?.stop();
     this.store?.close();
     await this.pgStore?.close();
@@ -458,6 +471,34 @@ export class ListenerApp {
     });
   }
 
+  /** Outage log and recovery roles (config.recovery, or the outage log alone); SQLite only for now. */
+  private newRecovery(): Recovery | undefined {
+    const c = this.config;
+    const store = this.store;
+    const writer = this.writer!;
+    if (!store) {
+      if (c.recovery?.request || c.recovery?.serve) throw new ConfigError('--recovery and --serve-recovery need an SQLite database (-d <file>); they are not available with PostgreSQL yet');
+      return undefined;
+    }
+    return new Recovery({
+      config: c.recovery ?? resolveRecoveryConfig({}, c.clientId),
+      dbFile: c.dbFile,
+      database: () => store.database,
+      flushLive: () => writer.flush() && writer.pending === 0,
+      rejectMessage: (m, reason, committed) =>
+        writer.submit(
+          { topic: m.topic, payload: m.payload, receivedMicros: nowMicros(), packetId: m.packetId, dup: m.dup, qos: m.qos, result: { kind: 'rejection', reason, decoder: 'recovery' } },
+          committed,
+        ),
+      publish: async (topic, payload) => {
+        if (!this.listener) throw new Error('not connected');
+        await this.listener.publish(topic, payload, 1);
+      },
+      timers: this.deps.timers ?? realTimers,
+      log: this.logger!.child('recovery'),
+    });
+  }
+
   private fatal(err: Error): void {
     if (this.deps.onFatal) this.deps.onFatal(err);
     else void this.stop();
@@ -468,10 +509,12 @@ export class ListenerApp {
     const log = this.logger!.child('decode');
     return {
       accept: (m: InboundMessage, committed: () => void): boolean => {
+        const recovery = this.recoveryPart?.accept(m, committed);
+        if (recovery !== undefined) return recovery;
         this.activity.messages++;
         this.activity.lastMessageAt = Date.now();
         // Availability (LWT) topics are claimed before decoding; their retained messages count.
-        if (this.availability!.claims(m.topic)) {
+        if (this.availability?.claims(m.topic)) {
           this.dog?.noteMessage(true);
           this.availability!.accept(m, committed);
           return true;

@@ -6,6 +6,7 @@ import { addHttpOptions, parseStale, resolveHttpConfig, type HttpFlags } from '.
 import type { RotationSchedule } from './logging/log-rotator.js';
 import { addBrokerAccessOptions, brokerAccessFlags } from './mqtt/broker-access-flags.js';
 import { parseDecimal, parseDuration } from './numbers.js';
+import { addRecoveryOptions, resolveRecoveryConfig, type RecoveryFlags } from './recovery/options.js';
 import { formatStatus, readStatus } from './status.js';
 import { VERSION_LINE } from './version.js';
 
@@ -178,7 +179,9 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
 
 export function configFromCommand(cmd: Command, warnings: string[] = []): Config {
   const opts = cmd.optsWithGlobals();
-  return Object.assign(resolveConfig(toRawOptions(opts), { explicit: explicitKeys(cmd), warnings }), resolveHttpConfig(opts as HttpFlags, warnings));
+  const config = Object.assign(resolveConfig(toRawOptions(opts), { explicit: explicitKeys(cmd), warnings }), resolveHttpConfig(opts as HttpFlags, warnings));
+  config.recovery = resolveRecoveryConfig(opts as RecoveryFlags, config.clientId, config.postgresUrl !== undefined);
+  return config;
 }
 
 export interface CliIO {
@@ -207,6 +210,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .showSuggestionAfterError(true)
     .addHelpText('after', EXIT_CODES_HELP);
   addListenerOptions(program);
+  addRecoveryOptions(program);
 
   const runListener = async (cmd: Command): Promise<void> => {
     const warnings: string[] = [];

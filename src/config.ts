@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
+import type { RecoveryConfig } from './recovery/options.js';
 import type { HttpConfig } from './http/http-options.js';
 import { describeBrokerAccess, resolveBrokerAccess, type BrokerAccessConfig, type BrokerAccessFlags } from './mqtt/broker-access-flags.js';
 
@@ -93,6 +94,8 @@ export interface Config {
   postgresUrl?: string;
   /** --share-group: subscribe as one member of an MQTT shared subscription ($share/<group>/<filter>). */
   shareGroup?: string;
+  /** Outage recovery flags (src/recovery/options.ts); undefined = outage log only. */
+  recovery?: RecoveryConfig;
   /** --http: the status service (resolved by src/http/http-options.ts); undefined = off. */
   http?: HttpConfig;
   /** --availability-topic filters (device online/offline, Last Will). */
@@ -102,7 +105,7 @@ export interface Config {
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'brokerAccess'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'brokerAccess'>> & {
   clientId?: string;
   brokerAccess?: BrokerAccessFlags;
 };

@@ -60,6 +60,11 @@ export class BrokerAccess {
     return p.loopbackOnly && p.listener.username === undefined && this.users.size === 0 && !p.acl && !p.allowAnonymous;
   }
 
+  /** The topics devices may publish to, once every part that subscribes is known. */
+  setPublishFilters(filters: readonly string[]): void {
+    this.policy.publishFilters = [...filters];
+  }
+
   /** Users and ACL re-read from their files (SIGHUP): for logins and packets from now on. */
   setRules(users: readonly BrokerUser[], acl: Acl | undefined): void {
     this.users = new Map(users.map((u) => [u.name, u.secret]));

@@ -27,6 +27,14 @@ export interface MessageSink {
   onDrain(cb: () => void): void;
 }
 
+/** A message the broker publishes for us when it loses the connection (MQTT Last Will). */
+export interface WillMessage {
+  topic: string;
+  payload: string;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
 export interface MqttListenerOptions {
   host: string;
   port: number;
@@ -50,6 +58,13 @@ export interface MqttListenerOptions {
   lookup?: LookupFunction;
   /** The flag that named the host, for the log line when it does not resolve (default: -b/--broker). */
   hostFlag?: string;
+  /** Topics subscribed at QoS 1 beside `topics` (e.g. outage recovery's). */
+  extraSubscriptions?: readonly string[];
+  /** The Last Will of each connection (asked again before every connect). */
+  will?: () => WillMessage | undefined;
+  onConnect?: () => void;
+  /** A connection that was up is gone; `lastHeardMs`: when the broker last sent us a packet. */
+  onConnectionLost?: (reason: string, lastHeardMs: number) => void;
 }
 
 export class AuthRefusedError extends Error {
@@ -69,8 +84,11 @@ export class MqttListener {
   private everConnected = false;
   /** Set by pause() (the app is shutting down): a restart in progress must not reconnect. */
   private paused = false;
+  private up = false;
+  private lastHeardMs = 0;
+  private lastError: string | undefined;
   /** Why the last attempt failed (a socket error), told in the reconnect line. */
-  private lastError: (Error & { code?: number | string }) | undefined;
+  private lastSocketError: (Error & { code?: number | string }) | undefined;
   /** Connections made, and how many messages were handed to the sink (for status and tests). */
   readonly stats = { connects: 0, messages: 0, subscribeFailures: 0 };
   /** Wall-clock ms since when the client has had no connection (undefined while connected), for /health. */
@@ -100,6 +118,7 @@ export class MqttListener {
     if (this.client) return;
     this.stopping = false;
     this.attempts = 0;
+    this.up = false;
     this.disconnectedAt ??= Date.now();
     const o = this.options;
     const clientOptions: IClientOptions = {
@@ -116,6 +135,8 @@ export class MqttListener {
     // per-message cost (about 3 % of the listener's CPU in `npm run bench`).
     if (!process.env['DEBUG']) clientOptions.log = () => {};
     if (o.incomingStore) clientOptions.incomingStore = o.incomingStore;
+    const will = o.will?.();
+    if (will) clientOptions.will = will;
     if (o.username !== undefined) clientOptions.username = o.username;
     if (o.password !== undefined) clientOptions.password = o.password;
     const streamBuilder = brokerStreamBuilder({
@@ -136,14 +157,21 @@ export class MqttListener {
 
     // Runs before MQTT.js's own 'close' handler, which schedules the reconnect with this period.
     client.prependListener('close', () => {
+      if (this.up) {
+        this.up = false;
+        o.onConnectionLost?.(this.stopping ? 'the listener closed the connection (stop or restart)' : (this.lastError ?? 'connection closed'), this.lastHeardMs);
+      }
+      this.lastError = undefined;
+      const nextWill = o.will?.();
+      if (nextWill) client.options.will = nextWill;
       this.disconnectedAt ??= Date.now();
       if (this.stopping) return;
       const backoff = { initialMs: o.reconnectInitialMs ?? 1000, maxMs: o.reconnectMaxMs ?? 60_000 };
       const delay = backoffDelay(this.attempts, backoff);
       client.options.reconnectPeriod = delay;
       this.attempts++;
-      const cause = this.lastError;
-      this.lastError = undefined;
+      const cause = this.lastSocketError;
+      this.lastSocketError = undefined;
       this.logReconnect(cause, delay, reconnectLogged(this.attempts, backoff));
     });
     client.on('connect', (connack) => {
@@ -155,7 +183,11 @@ export class MqttListener {
       gate.newConnection();
       this.log.info(`connected to ${this.brokerUrl} (session present: ${connack.sessionPresent})`);
       this.subscribe(client);
+      this.up = true;
+      o.onConnect?.();
     });
+    // When the broker last spoke (any packet, PINGRESP included): an outage starts no later.
+    if (o.onConnectionLost) client.on('packetreceive', () => (this.lastHeardMs = Date.now()));
     client.on('error', (err: Error & { code?: number | string }) => {
       if (typeof err.code === 'number' && AUTH_CODES.has(err.code) && !o.retryAuthFailures) {
         const fatal = new AuthRefusedError(
@@ -165,8 +197,9 @@ export class MqttListener {
         this.onFatal(fatal);
         return;
       }
+      this.lastError = err.message;
       // Socket errors (refused, reset, name not found) are told once, in the reconnect line.
-      if (typeof err.code === 'string') this.lastError = err;
+      if (typeof err.code === 'string') this.lastSocketError = err;
       else this.log.warn(`mqtt: ${err.message}`);
     });
   }
@@ -230,11 +263,21 @@ export class MqttListener {
     this.start();
   }
 
+  /** Publishes (QoS 1 by default) and resolves once the broker has it (PUBACK). */
+  async publish(topic: string, payload: string, qos: 0 | 1 | 2 = 1): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error('the MQTT client is not running');
+    await client.publishAsync(topic, payload, { qos });
+  }
+
   private subscribe(client: MqttClient): void {
-    const { topics, qos } = this.options;
+    const { qos, extraSubscriptions = [] } = this.options;
+    const topics = [...this.options.topics, ...extraSubscriptions];
+    const map: Record<string, { qos: 0 | 1 | 2 }> = {};
+    for (const t of this.options.topics) map[t] = { qos };
+    for (const t of extraSubscriptions) map[t] ??= { qos: 1 };
     client.subscribe(
-      topics.map((t) => t),
-      { qos },
+      map,
       (err, granted) => {
         if (err) {
           this.stats.subscribeFailures++;
