@@ -77,7 +77,7 @@ describe('embedded broker with users and an ACL', () => {
     atticHash = await hashPassword(ATTIC_PW);
   });
 
-  async function start(extra: { maxPacketBytes?: number; maxClients?: number } = {}): Promise<void> {
+  async function start(extra: { maxPacketBytes?: number; maxClients?: number } = {}, availabilityTopics: string[] = []): Promise<void> {
     dir = tempDir('broker-access-');
     port = await freePort();
     const users = file(dir, 'users.txt', `# devices\n\nsensor-hall:${HALL_PW}\nsensor-attic:${atticHash}\ndashboard:${DASH_PW}\n`);
@@ -88,6 +88,7 @@ describe('embedded broker with users and an ACL', () => {
       port,
       { embeddedBroker: true, embeddedBrokerHost: '127.0.0.1', credentialsFile: creds, brokerAccess: { usersFile: users, aclFile: acl, ...extra } },
       cleanups,
+      { availabilityTopics },
     );
   }
 
@@ -129,8 +130,10 @@ describe('embedded broker with users and an ACL', () => {
   });
 
   it('a device may publish only to the topics the listener reads: anything else closes its connection and is counted', async () => {
-    await start();
+    await start({}, ['devices/+/status']);
     const hall = await device(port, 'sensor-hall', HALL_PW, 'hall-pub');
+    await hall.publishAsync('devices/hall/status', 'online', { qos: 1, retain: true }); // an availability topic: allowed
+    expect(app.embeddedBroker!.counters.refusedPublishes).toBe(0);
     const closed = new Promise<void>((resolve) => hall.once('close', () => resolve()));
     hall.publish('ECCTempHum/../fake', payload('FAKE01', 1), { qos: 1 });
     await closed;
