@@ -9,7 +9,7 @@ import { ConfigError, credentialLines, permissionWarning } from '../config.js';
 const scrypt = (password: string | Buffer, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> =>
   new Promise((resolve, reject) => scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
 
-/** N = 2^14, r = 8: 16 MiB and ~50 ms a check here (a login, not a message). */
+/** N = 2^14, r = 8: 16 MiB and some tens of ms of one core a check (a login, not a message). */
 const DEFAULT_COST = { ln: 14, r: 8, p: 1 };
 const KEY_BYTES = 32;
 const HASH_RE = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]{16,})\$([A-Za-z0-9+/]{16,})$/;
