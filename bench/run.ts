@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { REPO_ROOT } from './lib/listener-process.js';
+import { Z2M_BENCH_FILTER } from './lib/payload.js';
 import { summarizeProfile } from './lib/profile.js';
 import { BENCH_LIMITS, MOSQUITTO_DEFAULTS, mosquittoVersion } from './lib/mosquitto.js';
 import { figure, slope, type Figure } from './lib/stats.js';
@@ -98,6 +99,22 @@ async function round(p: Plan, only: Set<Section>, r: Results): Promise<void> {
       const raw = r.last(`raw.qos${qos}.msgsPerSec`);
       if (ours !== undefined && raw !== undefined && has('raw')) r.add(`ratio.qos${qos}.oursOverRaw`, ours / raw);
     }
+  }
+  if (has('decode')) {
+    // Decode cost end to end: the same load as Zigbee2MQTT JSON (auto-routed, °C -> °F, dew point
+    // computed) against ECC payloads, QoS 1, in the same round.
+    for (const format of ['ecc', 'z2m'] as const) {
+      await attempt(r, `decode: ${format} payloads, QoS 1`, async () => {
+        const topics = format === 'z2m' ? [Z2M_BENCH_FILTER] : undefined;
+        const x = await S.oursThroughput({ qos: 1, durable: false, load: { ...load, format }, limits: BENCH_LIMITS, ...(topics ? { topics } : {}) });
+        r.add(`decode.${format}.readingsPerSec`, x.readingsPerSec);
+        r.add(`decode.${format}.cpuPer100k`, x.cpuSecPer100k);
+        r.add(`decode.${format}.lost`, x.expected - x.db.distinctMessages);
+      });
+    }
+    const ecc = r.last('decode.ecc.readingsPerSec');
+    const z2m = r.last('decode.z2m.readingsPerSec');
+    if (ecc !== undefined && z2m !== undefined) r.add('ratio.z2mOverEcc', z2m / ecc);
   }
   if (has('aedes')) {
     // The second broker column: the same load through aedes (in its own process).
@@ -401,6 +418,7 @@ function evaluateTargets(p: Plan, r: Results): Target[] {
   );
   add('idle CPU', '< 1 % of a core', med('idle.cpuPercent'), (v) => v < 1, (v) => `${v.toFixed(2)} %`);
   add(`backlog drain vs live QoS 1`, '>= 80 %', med('ratio.backlogOverLive'), (v) => v >= 0.8, pct);
+  add('Zigbee2MQTT JSON vs ECC payloads, stored readings/s (QoS 1)', '>= 80 %', med('ratio.z2mOverEcc'), (v) => v >= 0.8, pct);
   return t;
 }
 

@@ -5,6 +5,8 @@ import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
+import { resolveDecoding, type DecodingConfig } from './decoders/decoding-config.js';
+import { describeSensorAlerts, resolveSensorAlerts, type SensorAlertConfig, type SensorAlertFlags } from './alerts/sensor-alert-options.js';
 import type { RecoveryConfig } from './recovery/options.js';
 import type { HttpConfig } from './http/http-options.js';
 import { describeBrokerAccess, resolveBrokerAccess, type BrokerAccessConfig, type BrokerAccessFlags } from './mqtt/broker-access-flags.js';
@@ -66,7 +68,10 @@ export interface Config {
   logRotate: RotationSchedule;
   /** --mqtt-debug-log: MQTT.js's own debug output goes to this file (rotated like the log). */
   mqttDebugLog?: string;
+  /** Filters to subscribe to (without their =format). */
   topics: string[];
+  /** How each topic's payloads are decoded (--topic =format, --mapping). */
+  decoding: DecodingConfig;
   qos: 0 | 1 | 2;
   clientId: string;
   cleanSession: boolean;
@@ -100,13 +105,17 @@ export interface Config {
   http?: HttpConfig;
   /** --availability-topic filters (device online/offline, Last Will). */
   availabilityTopics?: string[];
+  /** Per-sensor alerts (silence, battery, rules); undefined = none asked for. */
+  sensorAlerts?: SensorAlertConfig;
   /** The embedded broker's users, ACL and limits (src/mqtt/broker-access-flags.ts). */
   brokerAccess: BrokerAccessConfig;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'brokerAccess'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'decoding' | 'sensorAlerts' | 'brokerAccess'>> & {
   clientId?: string;
+  mappingFile?: string;
+  sensorAlerts?: SensorAlertFlags;
   brokerAccess?: BrokerAccessFlags;
 };
 
@@ -218,10 +227,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   const env = ctx.env ?? process.env;
   const dbFile = raw.dbFile ?? DEFAULTS.dbFile;
   const credentialsFile = raw.credentialsFile ?? DEFAULTS.credentialsFile;
-  const topics = raw.topics && raw.topics.length > 0 ? raw.topics : [...DEFAULTS.topics];
-  for (const t of topics) {
-    if (t === '' || t.includes('\0')) throw new ConfigError(`--topic ${JSON.stringify(t)} is not a valid MQTT topic filter`);
-  }
+  const { topics, decoding } = resolveDecoding(raw.topics && raw.topics.length > 0 ? raw.topics : [...DEFAULTS.topics], raw.mappingFile);
   if (raw.caFile !== undefined && !existsSync(raw.caFile)) throw new ConfigError(`--ca-file ${raw.caFile} does not exist`);
   const broker = (raw.broker ?? DEFAULTS.broker).trim();
   if (broker === '') throw new ConfigError('--broker is empty: give a host name or address');
@@ -245,6 +251,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     dbArchiveSize: raw.dbArchiveSize ?? DEFAULTS.dbArchiveSize,
     logRotate: raw.logRotate ?? DEFAULTS.logRotate,
     topics,
+    decoding,
     qos: raw.qos ?? DEFAULTS.qos,
     clientId: raw.clientId ?? defaultClientId(dbFile),
     cleanSession: raw.cleanSession ?? false,
@@ -268,6 +275,8 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   if (config.smtpHost === '') throw new ConfigError('--smtp-host is empty: give the mail server host name');
   const mail = readMailCredentials(config.gmailCredentialsFile, config.gmailCredentialsExplicit, ctx.warnings);
   if (mail) config.mail = mail;
+  const sensorAlerts = resolveSensorAlerts(raw.sensorAlerts, config.lastNoticeFile);
+  if (sensorAlerts) config.sensorAlerts = sensorAlerts;
   if (raw.caFile !== undefined) config.caFile = raw.caFile;
   if (raw.mqttDebugLog !== undefined) {
     if (raw.mqttDebugLog.trim() === '') throw new ConfigError('--mqtt-debug-log is empty: give a file name');
@@ -318,7 +327,7 @@ export function maskUrlPassword(url: string): string {
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, mail, http, brokerAccess, ...rest } = config;
+  const { mqtt, mail, http, sensorAlerts, brokerAccess, ...rest } = config;
   if (rest.postgresUrl !== undefined) {
     rest.postgresUrl = maskUrlPassword(rest.postgresUrl);
     rest.dbFile = rest.postgresUrl;
@@ -333,6 +342,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       source: mqtt.source,
     },
     mail: mail ? { ...mail, password: '********' } : null,
+    sensorAlerts: describeSensorAlerts(sensorAlerts),
   };
 }
 

@@ -28,6 +28,8 @@ export interface ListenerOptions {
   nodeArgs?: string[];
   /** Extra listener flags, e.g. --http 0 --availability-topic tele/+/LWT. */
   args?: string[];
+  /** --log-level (default info; bench/debug-cost.ts compares debug). */
+  logLevel?: 'info' | 'debug';
 }
 
 export class ListenerProcess {
@@ -58,7 +60,7 @@ export class ListenerProcess {
       '--port', String(o.port),
       '-d', this.dbFile,
       '-l', this.logFile,
-      '--log-level', 'info',
+      '--log-level', o.logLevel ?? 'info',
       '--no-console',
       '--qos', String(o.qos),
       '--client-id', o.clientId,
