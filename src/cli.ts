@@ -238,7 +238,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .action(async (_opts, cmd: Command) => {
       const warnings: string[] = [];
       const config = configFromCommand(cmd, warnings);
-      await (await import('./host-check.js')).checkHostsResolve(config, warnings);
+      await (await import('./host-check.js')).checkHostsResolve(config);
       for (const w of warnings) io.err(`warning: ${w}`);
       io.out(JSON.stringify(describeConfig(config), null, 2));
       setExit(0);

@@ -17,10 +17,10 @@ export async function resolveFailure(host: string): Promise<string | undefined> 
 }
 
 /**
- * Throws a ConfigError when the broker or PostgreSQL host does not resolve; returns a warning when
- * the mail server does not (alerts are a side job: they are queued and retried, never fatal).
+ * Throws a ConfigError when the broker or PostgreSQL host does not resolve. The mail server is not
+ * looked up: alerts are a side job, retried and never fatal, and `alert-test` checks the real thing.
  */
-export async function checkHostsResolve(config: Config, warnings: string[]): Promise<void> {
+export async function checkHostsResolve(config: Config): Promise<void> {
   if (!config.embeddedBroker) {
     const code = await resolveFailure(config.broker);
     if (code) throw new ConfigError(`broker host ${JSON.stringify(config.broker)} does not resolve (${code}); check -b/--broker`);
@@ -29,10 +29,6 @@ export async function checkHostsResolve(config: Config, warnings: string[]): Pro
   if (pgHost !== undefined) {
     const code = await resolveFailure(pgHost);
     if (code) throw new ConfigError(`PostgreSQL host ${JSON.stringify(pgHost)} does not resolve (${code}); check -d/--db`);
-  }
-  if (config.mail) {
-    const code = await resolveFailure(config.smtpHost);
-    if (code) warnings.push(`mail server ${JSON.stringify(config.smtpHost)} does not resolve (${code}) here and now; check --smtp-host (alerts are retried, the listener runs anyway)`);
   }
 }
 
