@@ -1,8 +1,7 @@
 // The composition root: the only module that knows every part. start() wires
 // broker -> decoder -> writer -> SQLite; stop() takes them down in the order that loses nothing:
 // stop taking messages, commit what is queued (acknowledging it), disconnect, close the database.
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import type { LookupFunction } from 'node:net';
 import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
@@ -24,6 +23,7 @@ import { MqttDebugLog } from './logging/mqtt-debug-log.js';
 import { Recovery } from './recovery/index.js';
 import { resolveRecoveryConfig } from './recovery/options.js';
 import type { Logger } from './logging/types.js';
+import { rereadBrokerAccessFiles } from './mqtt/broker-access-flags.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
 import { DurableIncomingStore } from './mqtt/qos2-store.js';
@@ -43,6 +43,8 @@ export interface AppDeps {
   timers?: Timers;
   /** Called when the app hits an unrecoverable error (e.g. broker refused credentials). */
   onFatal?: (err: Error) => void;
+  /** Name resolution for the broker host (tests: a name that resolves only later). */
+  lookup?: LookupFunction;
 }
 
 export class ListenerApp {
@@ -197,17 +199,28 @@ export class ListenerApp {
       await this.startSensorAlerts();
 
       if (c.embeddedBroker) {
-        const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
-        if (c.mqtt.username !== undefined) brokerOptions.username = c.mqtt.username;
-        if (c.mqtt.password !== undefined) brokerOptions.password = c.mqtt.password;
-        this.broker = new EmbeddedBroker(brokerOptions);
+        const brokerLog = this.logger.child('broker');
+        const a = c.brokerAccess;
+        this.broker = new EmbeddedBroker({
+          host: c.embeddedBrokerHost,
+          port: c.port,
+          access: {
+            listener: { username: c.mqtt.username, password: c.mqtt.password, clientId: c.clientId },
+            users: a.users,
+            ...(a.acl ? { acl: a.acl } : {}),
+            allowAnonymous: a.allowAnonymous,
+            publishFilters: this.devicePublishFilters(),
+          },
+          maxClients: a.maxClients,
+          maxPacketBytes: a.maxPacketBytes,
+          log: brokerLog,
+        });
         await this.broker.start();
-        this.logger
-          .child('mqtt')
-          .info(`embedded broker listening on ${this.broker.host}:${this.broker.port}${c.mqtt.username ? ' (credentials required)' : ''}`);
+        const who = this.broker.access.open ? 'open to clients on this computer' : `${a.users.length} device user(s)${c.mqtt.username ? ' + the listener\'s user' : ''}${a.acl ? `, ACL ${a.aclFile}` : ''}`;
+        brokerLog.info(`embedded broker listening on ${this.broker.host}:${this.broker.port} (${who}; at most ${a.maxClients} clients, packets up to ${a.maxPacketBytes} bytes)`);
+        if (a.allowAnonymous) brokerLog.warn(`embedded broker lets anonymous clients in (--embedded-broker-allow-anonymous): anyone who reaches ${this.broker.host}:${this.broker.port} may publish readings`);
       }
 
-      if (!c.embeddedBroker) await checkBrokerResolves(c.broker);
       const mqttLog = this.logger.child('mqtt');
       if (c.mqttDebugLog !== undefined) {
         const rotateLog = this.logger.child('rotate');
@@ -231,6 +244,7 @@ export class ListenerApp {
       await this.storeHeldQos2(backend.allHeldQos2(), storeLog, 'received before the last stop');
       this.recoveryPart = this.newRecovery();
       this.recoveryPart?.start();
+      this.broker?.access.setPublishFilters(this.devicePublishFilters());
       this.listener = new MqttListener(
         {
           host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
@@ -248,6 +262,7 @@ export class ListenerApp {
           keepaliveSeconds: c.keepaliveSeconds,
           retryAuthFailures: c.retryAuthFailures,
           incomingStore: this.qos2Store,
+          ...(this.deps.lookup ? { lookup: this.deps.lookup } : {}),
           ...this.recoveryPart?.listenerHooks(),
         },
         this.sink(),
@@ -272,6 +287,14 @@ export class ListenerApp {
     }
   }
 
+  /**
+   * Topics device users may publish to on the embedded broker: what the listener reads. Other
+   * features that subscribe to more (availability, recovery) add their filters here.
+   */
+  private devicePublishFilters(): string[] {
+    return [...this.config.topics, ...(this.config.availabilityTopics ?? []), ...(this.recoveryPart?.listenerHooks().extraSubscriptions ?? [])];
+  }
+
   /** A line in the app's log from the process around it (signals, the instance lock). */
   note(level: 'error' | 'warn' | 'info', message: string): void {
     this.log?.[level](message);
@@ -291,6 +314,23 @@ export class ListenerApp {
     this.reloadMailCredentials();
     this.sensorAlerts?.reloadRules();
     await this.reloadMqttCredentials();
+    this.reloadBrokerUsers();
+  }
+
+  /** The embedded broker's users and ACL files: new logins and packets follow them at once. */
+  private reloadBrokerUsers(): void {
+    const a = this.config.brokerAccess;
+    if (!this.broker || (a.usersFile === undefined && a.aclFile === undefined)) return;
+    const log = this.logger!.child('broker');
+    const warnings: string[] = [];
+    try {
+      const { users, acl } = rereadBrokerAccessFiles(a, warnings);
+      this.broker.access.setRules(users, acl);
+      log.info(`broker users and ACL re-read: ${users.length} device user(s)${acl ? `, ${acl.users.size} ACL user(s)` : ''}; connected clients keep their session`);
+    } catch (err) {
+      log.error(`keeping the current broker users and ACL: ${(err as Error).message}`);
+    }
+    for (const w of warnings) log.warn(w);
   }
 
   private async reloadMqttCredentials(): Promise<void> {
@@ -589,20 +629,6 @@ export class ListenerApp {
       },
       onDrain: (cb) => this.writer!.onDrain(cb),
     };
-  }
-}
-
-/**
- * A broker name that does not exist is a configuration mistake (exit 2), not an outage to wait
- * out; a temporary DNS failure (EAI_AGAIN) is left to the reconnect loop.
- */
-async function checkBrokerResolves(host: string): Promise<void> {
-  if (isIP(host)) return;
-  try {
-    await lookup(host);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTFOUND') throw new ConfigError(`broker host ${JSON.stringify(host)} does not resolve; check -b/--broker`);
   }
 }
 
