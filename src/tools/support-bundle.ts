@@ -210,7 +210,13 @@ export async function writeSupportBundle(input: BundleInput): Promise<BundleResu
   text('database-archives.txt', attempt('the database archives', () => archivesList(input.dbFile)));
   for (const log of logs) {
     const name = `logs/${basename(log).replace(/\.gz$/, '')}`;
-    zip.append(logText(log, new SecretScrubber(forms)), { name, date: statSync(log).mtime });
+    let date: Date;
+    try {
+      date = statSync(log).mtime;
+    } catch {
+      continue; // rotated away or pruned since the listing
+    }
+    zip.append(logText(log, new SecretScrubber(forms)), { name, date });
     entries.push(name);
   }
   try {
