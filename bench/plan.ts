@@ -1,6 +1,6 @@
 // What a bench run measures and how much: the quick smoke run (CI) and the full run.
 
-export const SECTIONS = ['sqlite', 'raw', 'ours', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'million'] as const;
+export const SECTIONS = ['sqlite', 'raw', 'ours', 'decode', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'million', 'http'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Plan {
@@ -23,6 +23,8 @@ export interface Plan {
   backlogCount: number;
   scaling: { sensors: number[]; count: number };
   millionCount: number;
+  /** Status service: /api/sensors on a database of `rows` readings of `sensors` sensors; retained availability messages. */
+  http: { rows: number; sensors: number; availability: number };
   /** Node flags added to the launcher's for a second 10^6 run (README: small machines). */
   smallMachineNodeArgs: string[];
 }
@@ -53,6 +55,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
       backlogCount: 10_000,
       scaling: { sensors: [1, 1000], count: 5000 },
       millionCount: 0,
+      http: { rows: 100_000, sensors: 1000, availability: 1000 },
       smallMachineNodeArgs: [],
     };
   }
@@ -74,6 +77,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
     backlogCount: 200_000,
     scaling: { sensors: [1, 10, 100, 1000, 10_000], count: 100_000 },
     millionCount: 1_000_000,
+    http: { rows: 10_000_000, sensors: 1000, availability: 10_000 },
     // The launcher already runs with --max-semi-space-size=4 (bin/): no second, small-machine 10^6 run.
     smallMachineNodeArgs: [],
   };

@@ -74,6 +74,19 @@ export function formatTable(p: Plan, machine: Record<string, unknown>, fig: Fig,
       '',
     ]);
   }
+  for (const format of ['ecc', 'z2m'] as const) {
+    if (!fig(`decode.${format}.readingsPerSec`)) continue;
+    throughput.push([
+      `listener, QoS 1, NORMAL, ${format === 'ecc' ? 'ECC payloads (decode bench)' : 'Zigbee2MQTT JSON on zigbee2mqtt/# (auto)'}`,
+      cell(fig(`decode.${format}.readingsPerSec`)),
+      format === 'z2m' ? `${pctCell(fig('ratio.z2mOverEcc'))} of ECC` : '',
+      cell(fig(`decode.${format}.cpuPer100k`), 1),
+      '',
+      '',
+      '',
+      '',
+    ]);
+  }
   if (fig('original.storedPerSec')) {
     throughput.push(['original design (QoS 0, open/insert/commit/close per message)', cell(fig('original.storedPerSec')), '', '', '', '', '', '']);
   }

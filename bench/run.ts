@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { REPO_ROOT } from './lib/listener-process.js';
+import { Z2M_BENCH_FILTER } from './lib/payload.js';
 import { summarizeProfile } from './lib/profile.js';
 import { BENCH_LIMITS, MOSQUITTO_DEFAULTS, mosquittoVersion } from './lib/mosquitto.js';
 import { figure, slope, type Figure } from './lib/stats.js';
 import { SECTIONS, plan, type Plan, type Section, type Target } from './plan.js';
 import { formatTable } from './report.js';
 import * as S from './scenarios.js';
+import { retainedAvailability, sensorListLatency } from './http-scenarios.js';
 
 /** Figures by key: one value per round. */
 class Results {
@@ -97,6 +99,22 @@ async function round(p: Plan, only: Set<Section>, r: Results): Promise<void> {
       const raw = r.last(`raw.qos${qos}.msgsPerSec`);
       if (ours !== undefined && raw !== undefined && has('raw')) r.add(`ratio.qos${qos}.oursOverRaw`, ours / raw);
     }
+  }
+  if (has('decode')) {
+    // Decode cost end to end: the same load as Zigbee2MQTT JSON (auto-routed, °C -> °F, dew point
+    // computed) against ECC payloads, QoS 1, in the same round.
+    for (const format of ['ecc', 'z2m'] as const) {
+      await attempt(r, `decode: ${format} payloads, QoS 1`, async () => {
+        const topics = format === 'z2m' ? [Z2M_BENCH_FILTER] : undefined;
+        const x = await S.oursThroughput({ qos: 1, durable: false, load: { ...load, format }, limits: BENCH_LIMITS, ...(topics ? { topics } : {}) });
+        r.add(`decode.${format}.readingsPerSec`, x.readingsPerSec);
+        r.add(`decode.${format}.cpuPer100k`, x.cpuSecPer100k);
+        r.add(`decode.${format}.lost`, x.expected - x.db.distinctMessages);
+      });
+    }
+    const ecc = r.last('decode.ecc.readingsPerSec');
+    const z2m = r.last('decode.z2m.readingsPerSec');
+    if (ecc !== undefined && z2m !== undefined) r.add('ratio.z2mOverEcc', z2m / ecc);
   }
   if (has('aedes')) {
     // The second broker column: the same load through aedes (in its own process).
@@ -294,6 +312,25 @@ async function main(): Promise<void> {
     if (p.smallMachineNodeArgs.length > 0) await millionRun(p, r, 'millionSmall', p.smallMachineNodeArgs);
   }
 
+  if (only.has('http')) {
+    // Once, not per round: building the 10^7-row database takes a minute or more.
+    await attempt(r, `/api/sensors on ${p.http.rows} readings of ${p.http.sensors} sensors`, async () => {
+      const x = await sensorListLatency(p.http.rows, p.http.sensors, BENCH_LIMITS);
+      r.add('http.sensors.p50Ms', x.p50Ms);
+      r.add('http.sensors.p95Ms', x.p95Ms);
+      r.add('http.sensors.maxMs', x.maxMs);
+      r.add('http.sensors.databaseMB', x.databaseMB);
+      r.add('http.sensors.buildSeconds', x.buildSeconds);
+    });
+    for (const [name, limits] of [['bench', BENCH_LIMITS], ['defaults', MOSQUITTO_DEFAULTS]] as const) {
+      await attempt(r, `${p.http.availability} retained availability messages (mosquitto ${name})`, async () => {
+        const x = await retainedAvailability(p.http.availability, limits);
+        r.add(`http.retained.${name}.applied`, x.applied);
+        r.add(`http.retained.${name}.seconds`, x.seconds);
+      });
+    }
+  }
+
   const targets = evaluateTargets(p, r);
   const table = formatTable(p, m, (k) => r.fig(k), targets, r.notes);
   process.stdout.write(`${table}\n`);
@@ -371,8 +408,17 @@ function evaluateTargets(p: Plan, r: Results): Target[] {
     (v) => second !== undefined && v <= 0.1 * second,
     (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)} MB`,
   );
+  add(`GET /api/sensors, ${p.http.rows} readings of ${p.http.sensors} sensors (p95)`, '<= 100 ms', med('http.sensors.p95Ms'), (v) => v <= 100, (v) => `${v.toFixed(1)} ms`);
+  add(
+    `retained availability messages applied at subscribe (of ${p.http.availability})`,
+    'all',
+    med('http.retained.bench.applied'),
+    (v) => v >= p.http.availability,
+    (v) => `${v} in ${(med('http.retained.bench.seconds') ?? Number.NaN).toFixed(1)} s`,
+  );
   add('idle CPU', '< 1 % of a core', med('idle.cpuPercent'), (v) => v < 1, (v) => `${v.toFixed(2)} %`);
   add(`backlog drain vs live QoS 1`, '>= 80 %', med('ratio.backlogOverLive'), (v) => v >= 0.8, pct);
+  add('Zigbee2MQTT JSON vs ECC payloads, stored readings/s (QoS 1)', '>= 80 %', med('ratio.z2mOverEcc'), (v) => v >= 0.8, pct);
   return t;
 }
 

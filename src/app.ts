@@ -6,14 +6,22 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
+import { SensorAlerts } from './alerts/sensor-alerts.js';
+import { lastReadingPerSensor, lastReadingPerSensorPg } from './alerts/sensor-seed.js';
+import { alertsRoutes } from './alerts/alerts-route.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
+import { AvailabilityTracker } from './availability/availability-tracker.js';
+import { HttpService } from './http/http-service.js';
 import type { MailCredentials } from './alerts/mail-account.js';
 import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
-import { decodePayload } from './decoders/index.js';
+import { MessageDecoder, type DecodeResult } from './decoders/index.js';
+import { ReadingMerger } from './ingest/reading-merger.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
 import { ActivitySummary } from './logging/activity-summary.js';
 import { MessageDebugLog } from './logging/message-log.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
+import { Recovery } from './recovery/index.js';
+import { resolveRecoveryConfig } from './recovery/options.js';
 import type { Logger } from './logging/types.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
@@ -21,6 +29,8 @@ import { DurableIncomingStore } from './mqtt/qos2-store.js';
 import { DatabaseArchiver } from './store/database-archiver.js';
 import { ReadingStore, type HeldQos2Message, type IncomingMessage } from './store/reading-store.js';
 import { ReadingWriter } from './store/reading-writer.js';
+import { PgReadingStore } from './store/postgres/pg-store.js';
+import { sharedTopics } from './mqtt/shared-subscription.js';
 import { nowMicros } from './store/time.js';
 import { realTimers, type Timers } from './timers.js';
 import { VERSION, VERSION_LINE } from './version.js';
@@ -38,6 +48,7 @@ export class ListenerApp {
   private logger: AppLogger | undefined;
   private log!: Logger;
   private store: ReadingStore | undefined;
+  private pgStore: PgReadingStore | undefined;
   private writer: ReadingWriter | undefined;
   private listener: MqttListener | undefined;
   private broker: EmbeddedBroker | undefined;
@@ -47,16 +58,24 @@ export class ListenerApp {
   private qos2Store: DurableIncomingStore | undefined;
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
+  private sensorAlerts: SensorAlerts | undefined;
+  private recoveryPart: Recovery | undefined;
+  private availability: AvailabilityTracker | undefined;
+  private http: HttpService | undefined;
   private summary: ActivitySummary | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
-  readonly activity = { messages: 0, readings: 0, rejected: 0, lastMessageAt: 0, lastSensor: '' };
+  readonly activity = { messages: 0, readings: 0, rejected: 0, ignored: 0, lastMessageAt: 0, lastSensor: '' };
+  private readonly decoder: MessageDecoder;
+  private merger: ReadingMerger | undefined;
 
   constructor(
     readonly config: Config,
     private readonly deps: AppDeps = {},
-  ) {}
+  ) {
+    this.decoder = new MessageDecoder(config.decoding.routes, config.decoding.mapping);
+  }
 
   get mqtt(): MqttListener | undefined {
     return this.listener;
@@ -68,6 +87,10 @@ export class ListenerApp {
 
   get readingStore(): ReadingStore | undefined {
     return this.store;
+  }
+
+  get postgresStore(): PgReadingStore | undefined {
+    return this.pgStore;
   }
 
   get embeddedBroker(): EmbeddedBroker | undefined {
@@ -86,6 +109,24 @@ export class ListenerApp {
     return this.archiver;
   }
 
+  /** Per-sensor alerts; snapshot() is what /api/alerts shows (via alertsReport). */
+  get sensorAlertChecks(): SensorAlerts | undefined {
+    return this.sensorAlerts;
+  }
+
+  get recovery(): Recovery | undefined {
+    return this.recoveryPart;
+  }
+
+  get availabilityTracker(): AvailabilityTracker | undefined {
+    return this.availability;
+  }
+
+  /** The status service (--http): other features add routes or a fallback to it. */
+  get httpService(): HttpService | undefined {
+    return this.http;
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     const c = this.config;
@@ -94,13 +135,27 @@ export class ListenerApp {
     this.log.info(`mqtt-iot-listener ${VERSION} starting (pid ${process.pid})`);
     const storeLog = this.logger.child('store');
     try {
-      this.store = new ReadingStore(c.dbFile, { durable: c.durable });
-      this.store.open();
-      storeLog.info(`database ${c.dbFile} open (WAL, synchronous=${c.durable ? 'FULL' : 'NORMAL'})`);
+      let backend: ReadingStore | PgReadingStore;
+      if (c.postgresUrl !== undefined && (c.http || (c.availabilityTopics ?? []).length > 0)) {
+        // The status service and availability read and write through SQLite for now.
+        throw new ConfigError('--http and --availability-topic are not available with -d postgres://… yet; query PostgreSQL directly');
+      }
+      if (c.postgresUrl !== undefined) {
+        this.pgStore = new PgReadingStore({ url: c.postgresUrl, clientId: c.clientId, log: storeLog });
+        await this.openPostgres(this.pgStore, storeLog);
+        if (!this.pgStore.isOpen) return; // stopped while waiting for the server
+        backend = this.pgStore;
+        storeLog.info(`database ${this.pgStore.description} open (PostgreSQL)`);
+      } else {
+        this.store = new ReadingStore(c.dbFile, { durable: c.durable });
+        this.store.open();
+        backend = this.store;
+        storeLog.info(`database ${c.dbFile} open (WAL, synchronous=${c.durable ? 'FULL' : 'NORMAL'})`);
+      }
       // Per-message lines only at debug: at other levels they cost nothing, not even a call.
       const messageLog = c.logLevel === 'debug' ? new MessageDebugLog(this.logger.child('message')) : undefined;
       this.summary = new ActivitySummary({ log: this.logger.child('summary'), timers: this.deps.timers ?? realTimers });
-      this.writer = new ReadingWriter(this.store, {
+      this.writer = new ReadingWriter(backend, {
         timers: this.deps.timers ?? realTimers,
         onCommitError: (err, attempt, pending) => {
           if (attempt === 1 || attempt % 10 === 0) {
@@ -118,10 +173,27 @@ export class ListenerApp {
           if (outcome.sensorRows > 0) storeLog.info(`${outcome.sensorRows} sensor metadata change(s) recorded`);
           if (outcome.duplicates > 0) storeLog.debug(`${outcome.duplicates} redelivered message(s) already stored; acknowledged only`);
           this.archiver?.noteStored(outcome.stored);
+          this.sensorAlerts?.noteCommitted(items);
         },
       });
-      this.archiver = new DatabaseArchiver(this.store, { maxBytes: c.dbArchiveSize, log: storeLog });
-      this.archiver.start();
+      const writer = this.writer;
+      this.merger = new ReadingMerger({
+        timers: this.deps.timers ?? realTimers,
+        submit: (message, committed) => writer.submit(message, committed),
+        onReading: (reading) => {
+          this.activity.readings++;
+          this.activity.lastSensor = reading.sensorName;
+        },
+      });
+      const availabilityTopics = c.availabilityTopics ?? [];
+      if (this.store) {
+        const sqlite = this.store;
+        this.archiver = new DatabaseArchiver(sqlite, { maxBytes: c.dbArchiveSize, log: storeLog });
+        this.archiver.start();
+        this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => sqlite.database, log: this.logger.child('availability') });
+        this.availability.start();
+      }
+      await this.startSensorAlerts();
 
       if (c.embeddedBroker) {
         const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
@@ -150,12 +222,14 @@ export class ListenerApp {
       }
       if (c.mqtt.source === 'none') mqttLog.info(`no credentials file ${c.credentialsFile}: connecting anonymously`);
       else mqttLog.info(`credentials for user ${c.mqtt.username ?? '(none)'} from ${c.mqtt.source}`);
-      this.qos2Store = new DurableIncomingStore(this.store, {
+      this.qos2Store = new DurableIncomingStore(backend, {
         log: mqttLog,
         timers: this.deps.timers ?? realTimers,
-        onOrphan: (held) => this.storeHeldQos2([held], storeLog, 'whose broker session was lost'),
+        onOrphan: (held) => void this.storeHeldQos2([held], storeLog, 'whose broker session was lost'),
       });
-      this.storeHeldQos2(this.store.allHeldQos2(), storeLog, 'received before the last stop');
+      await this.storeHeldQos2(backend.allHeldQos2(), storeLog, 'received before the last stop');
+      this.recoveryPart = this.newRecovery();
+      this.recoveryPart?.start();
       this.listener = new MqttListener(
         {
           host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
@@ -165,19 +239,25 @@ export class ListenerApp {
           insecure: c.insecure,
           clientId: c.clientId,
           cleanSession: c.cleanSession,
-          topics: c.topics,
+          topics: [...(c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics), ...availabilityTopics],
           qos: c.qos,
           ...(c.mqtt.username !== undefined ? { username: c.mqtt.username } : {}),
           ...(c.mqtt.password !== undefined ? { password: c.mqtt.password } : {}),
           keepaliveSeconds: c.keepaliveSeconds,
           retryAuthFailures: c.retryAuthFailures,
           incomingStore: this.qos2Store,
+          ...this.recoveryPart?.listenerHooks(),
         },
         this.sink(),
         mqttLog,
         (err) => this.fatal(err),
       );
       await this.startWatchdog();
+      if (c.http) {
+        this.http = new HttpService(this, c.http, this.logger.child('http'));
+        this.http.addRoutes(alertsRoutes(c.lastNoticeFile, () => this.sensorAlerts?.snapshot()));
+        await this.http.start();
+      }
       this.listener.start();
       this.dog?.start();
       this.summary.start();
@@ -205,6 +285,7 @@ export class ListenerApp {
     this.mqttDebugLog?.reopen();
     this.log.info(`SIGHUP: log file${this.mqttDebugLog ? 's' : ''} reopened; re-reading the credentials files`);
     this.reloadMailCredentials();
+    this.sensorAlerts?.reloadRules();
     await this.reloadMqttCredentials();
   }
 
@@ -264,7 +345,7 @@ export class ListenerApp {
    * last stop or crash, before the client connects, so a PUBREL the broker resends finds them gone
    * and is just completed. While running: one whose packet id a new broker session reuses.
    */
-  private storeHeldQos2(held: readonly HeldQos2Message[], log: Logger, why: string): void {
+  private async storeHeldQos2(held: readonly HeldQos2Message[], log: Logger, why: string): Promise<void> {
     if (held.length === 0) return;
     for (const h of held) {
       this.writer!.submit({
@@ -274,10 +355,10 @@ export class ListenerApp {
         packetId: h.packetId,
         dup: h.dup,
         qos: 2,
-        result: decodePayload(h.topic, h.payload),
+        result: this.decoder.decode(h.topic, h.payload),
       });
     }
-    if (!this.writer!.flush()) {
+    if (!(await this.writer!.settle())) {
       // At start: do not connect (a PUBREL for one of them would store it a second time).
       if (!this.running) throw new Error(`cannot store ${held.length} QoS 2 message(s) ${why}; the database does not take writes`);
       log.error(`cannot store ${held.length} QoS 2 message(s) ${why} yet; the commit is retried`);
@@ -294,24 +375,77 @@ export class ListenerApp {
 
   private async doStop(): Promise<void> {
     this.running = false;
+    await this.http?.stop();
     // First: no restart may create a new client while the listener is being stopped.
     await this.dog?.stop();
-    await this.alerts?.stop();
+    const sensorAlertsStopped = this.sensorAlerts?.stop();
+    await this.alerts?.stop(); // also aborts a sensor alert digest in flight (one mailer)
+    await sensorAlertsStopped;
     this.summary?.stop();
     this.listener?.pause();
     this.qos2Store?.stop();
+    // Values waiting to be merged into one reading go to the writer now, so its stop commits them.
+    this.merger?.stop();
     if (this.writer) {
-      const lost = this.writer.stop();
+      const lost = await this.writer.stop();
       if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
     }
+    const lostChanges = this.availability?.stop() ?? 0;
+    if (lostChanges > 0) this.log?.error(`${lostChanges} availability change(s) could not be stored at shutdown; they were not acknowledged`);
     await this.archiver?.stop();
     await this.listener?.stop();
+    await this.recoveryPart?.stop();
     await this.mqttDebugLog?.stop();
     this.store?.close();
+    await this.pgStore?.close();
     await this.broker?.stop();
     const t = this.writer?.totals;
-    if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
+    if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.ignored} ignored, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
     if (!this.deps.logger) await this.logger?.close();
+  }
+
+  /** Before the first commit (held QoS 2 messages), so every committed reading is seen. */
+  private async startSensorAlerts(): Promise<void> {
+    const c = this.config;
+    if (!c.sensorAlerts) return;
+    this.sensorAlerts = new SensorAlerts({
+      config: c.sensorAlerts,
+      muteMs: c.silenceMinutes * 60_000,
+      mailer: () => this.mailer,
+      timers: this.deps.timers ?? realTimers,
+      log: this.logger!.child('alerts'),
+      lastReadings: () => (c.postgresUrl !== undefined ? lastReadingPerSensorPg(c.postgresUrl) : Promise.resolve(lastReadingPerSensor(c.dbFile))),
+      context: () => ({ host: hostname(), version: VERSION_LINE, pid: process.pid }),
+    });
+    await this.sensorAlerts.start();
+    if (c.shareGroup !== undefined) {
+      this.logger!.child('alerts').warn(
+        `sensor alerts with --share-group: this member judges only the readings the broker hands to it, and every member with these flags mails on its own; turn them on for one member only`,
+      );
+    }
+  }
+
+  /**
+   * PostgreSQL down at start (booting together with the listener, restarting): wait for it with
+   * backoff instead of exiting, as for a broker outage; nothing is subscribed meanwhile, so the
+   * broker keeps the readings. A bad password or database name is retried too (logged each time
+   * the delay grows), since a DBA may be fixing it.
+   */
+  private async openPostgres(store: PgReadingStore, log: Logger): Promise<void> {
+    const timers = this.deps.timers ?? realTimers;
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        await store.open();
+        if (attempt > 1) log.info(`PostgreSQL reachable after ${attempt} attempts`);
+        return;
+      } catch (err) {
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt - 1, 10));
+        if (attempt === 1 || delay < 30_000 || attempt % 10 === 0) {
+          log.error(`cannot open the database: ${(err as Error).message}; retrying in ${Math.round(delay / 1000)} s (attempt ${attempt})`);
+        }
+        await new Promise<void>((resolve) => timers.setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** Watchdog + alerts: built before the listener starts so the mute state is loaded first. */
@@ -359,9 +493,48 @@ export class ListenerApp {
     });
   }
 
+  /** Outage log and recovery roles (config.recovery, or the outage log alone); SQLite only for now. */
+  private newRecovery(): Recovery | undefined {
+    const c = this.config;
+    const store = this.store;
+    const writer = this.writer!;
+    if (!store) {
+      if (c.recovery?.request || c.recovery?.serve) throw new ConfigError('--recovery and --serve-recovery need an SQLite database (-d <file>); they are not available with PostgreSQL yet');
+      return undefined;
+    }
+    return new Recovery({
+      config: c.recovery ?? resolveRecoveryConfig({}, c.clientId),
+      dbFile: c.dbFile,
+      database: () => store.database,
+      flushLive: () => writer.flush() && writer.pending === 0,
+      rejectMessage: (m, reason, committed) =>
+        writer.submit(
+          { topic: m.topic, payload: m.payload, receivedMicros: nowMicros(), packetId: m.packetId, dup: m.dup, qos: m.qos, result: { kind: 'rejection', reason, decoder: 'recovery' } },
+          committed,
+        ),
+      publish: async (topic, payload) => {
+        if (!this.listener) throw new Error('not connected');
+        await this.listener.publish(topic, payload, 1);
+      },
+      timers: this.deps.timers ?? realTimers,
+      log: this.logger!.child('recovery'),
+    });
+  }
+
   private fatal(err: Error): void {
     if (this.deps.onFatal) this.deps.onFatal(err);
     else void this.stop();
+  }
+
+  /** Activity of the rarer results: several readings, ignored (one debug line each), parts. */
+  private noteOther(result: DecodeResult, topic: string, log: Logger): void {
+    if (result.kind === 'readings') {
+      this.activity.readings += result.readings.length;
+      this.activity.lastSensor = result.readings[result.readings.length - 1]!.sensorName;
+    } else if (result.kind === 'ignored') {
+      this.activity.ignored++;
+      log.debug(`ignored message on ${truncate(topic, 200)}: ${result.reason}`);
+    }
   }
 
   private sink(): MessageSink {
@@ -369,22 +542,30 @@ export class ListenerApp {
     const log = this.logger!.child('decode');
     return {
       accept: (m: InboundMessage, committed: () => void): boolean => {
+        const recovery = this.recoveryPart?.accept(m, committed);
+        if (recovery !== undefined) return recovery;
         this.activity.messages++;
         this.activity.lastMessageAt = Date.now();
+        // Availability (LWT) topics are claimed before decoding; their retained messages count.
+        if (this.availability?.claims(m.topic)) {
+          this.dog?.noteMessage(true);
+          this.availability!.accept(m, committed);
+          return true;
+        }
         if (m.retain && !c.acceptRetained) {
           log.debug(`skipped a retained message on ${m.topic} (use --accept-retained to store them)`);
           this.dog?.noteMessage(true);
           committed();
           return true;
         }
-        const result = decodePayload(m.topic, m.payload);
-        if (result.kind === 'rejection') {
-          this.activity.rejected++;
-          log.warn(`rejected message on ${truncate(m.topic, 200)}: ${result.reason}`);
-        } else {
+        const result = this.decoder.decode(m.topic, m.payload);
+        if (result.kind === 'reading') {
           this.activity.readings++;
           this.activity.lastSensor = result.reading.sensorName;
-        }
+        } else if (result.kind === 'rejection') {
+          this.activity.rejected++;
+          log.warn(`rejected message on ${truncate(m.topic, 200)}: ${result.reason}`);
+        } else this.noteOther(result, m.topic, log);
         this.dog?.noteMessage(result.kind !== 'rejection');
         // One object literal of a fixed shape (hot path: a conditional spread was measurably slower).
         const message: IncomingMessage = {
@@ -396,6 +577,10 @@ export class ListenerApp {
           qos: m.qos,
           result,
         };
+        if (result.kind === 'part') {
+          this.merger!.add(message, committed);
+          return true;
+        }
         return this.writer!.submit(message, committed);
       },
       onDrain: (cb) => this.writer!.onDrain(cb),

@@ -1,9 +1,13 @@
 // The command line (commander): every flag of the original, with its legacy spellings, plus ours.
 // Flags are typed here (numbers are numbers), then resolveConfig() validates the whole once.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, DEFAULTS, describeConfig, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
+import { MAPPING_HELP, TOPIC_HELP } from './decoders/decoding-config.js';
+import { addSensorAlertOptions, sensorAlertFlags } from './alerts/sensor-alert-options.js';
+import { ConfigError, DEFAULTS, describeConfig, isPostgresUrl, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
+import { addHttpOptions, parseStale, resolveHttpConfig, type HttpFlags } from './http/http-options.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import { parseDecimal, parseDuration } from './numbers.js';
+import { addRecoveryOptions, resolveRecoveryConfig, type RecoveryFlags } from './recovery/options.js';
 import { formatStatus, readStatus } from './status.js';
 import { addDataToolCommands } from './tools/commands.js';
 import { endQuietlyOnClosedPipe, writeIfOpen } from './tools/closed-pipe.js';
@@ -69,15 +73,16 @@ Exit codes:
   4  another instance is already running on the same database (<db>.lock)
 
 Signals: SIGTERM/SIGINT (Ctrl+C) stop gracefully within 5 s (a second one forces the exit);
-SIGHUP reopens the log file and re-reads the credentials files (-c, -m).
+SIGHUP reopens the log file and re-reads the credentials files (-c, -m) and --alert-rules.
 status exits 0, or 1 when --stale is given and a sensor is older, or 2 if the database cannot be read.`;
 
 /** Adds every listener flag to a command. Long kebab-case names; legacy ones are aliases. */
 function addListenerOptions(cmd: Command): Command {
   const d = DEFAULTS;
-  return cmd
+  const withListener = cmd
     .option('-l, --log-file <path>', `log file (also -log, --log_file_path) (default: ${d.logFile})`)
-    .option('-d, --db <path>', `SQLite database file (also -db, --database_file_path) (default: ${d.dbFile})`)
+    .option('-d, --db <path>', `SQLite database file, or postgres://user:password@host:5432/db (also -db, --database_file_path) (default: ${d.dbFile})`)
+    .option('--share-group <name>', 'subscribe as one member of the MQTT shared subscription $share/<name>/<filter> (several listeners split one stream; needs -d postgres://…)')
     .option('-c, --credentials <path>', `MQTT credentials file, one line "username,password" (also --credentials_file_path) (default: ${d.credentialsFile})`)
     .option('-b, --broker <host>', `MQTT broker host name or address (also --mqtt_broker) (default: ${d.broker})`)
     .option('--port <port>', `MQTT broker port (default: ${d.port}; 8883 is usual with --tls)`, numberParser('--port', 'a port number 1-65535', (n) => Number.isInteger(n) && n >= 0 && n <= 65535))
@@ -90,7 +95,8 @@ function addListenerOptions(cmd: Command): Command {
     .option('--db-archive-size <bytes>', `database size that triggers an archive (default: ${d.dbArchiveSize})`, wholePositive('--db-archive-size', 'bytes'))
     .addOption(new Option('--log-rotate <schedule>', `rotate the log by size only (-z), or also every UTC day/hour (default: ${d.logRotate})`).choices(['size', 'daily', 'hourly']))
     .option('--mqtt-debug-log <file>', "write the MQTT library's own debug output to this file (rotated like the log)")
-    .option('--topic <filter>', `topic filter to subscribe to; repeatable, wildcards allowed (default: ${d.topics.join(', ')})`, collect)
+    .option('--topic <filter>', `${TOPIC_HELP} (default: ${d.topics.join(', ')})`, collect)
+    .option('--mapping <file>', MAPPING_HELP)
     .addOption(new Option('--qos <level>', `subscription QoS (default: ${d.qos})`).choices(['0', '1', '2']))
     .option('--client-id <id>', 'MQTT client id (default: stable per host and database, e.g. mqtt-iot-listener-<hostname>)')
     .option('--clean-session', 'start a clean session on every connect (default: persistent session, so readings queued while down are delivered)')
@@ -111,6 +117,7 @@ function addListenerOptions(cmd: Command): Command {
     .option('--smtp-secure', 'TLS to the mail server from the first byte (the default, as Gmail on 465)')
     .option('--no-smtp-secure', 'plain connection to the mail server, upgraded with STARTTLS when the server offers it')
     .option('--smtp-insecure', 'do not verify the mail server certificate (self-signed test servers only)');
+  return addHttpOptions(withListener);
 }
 
 type CommanderOpts = Record<string, unknown>;
@@ -150,6 +157,7 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('logRotate', o['logRotate'] as RotationSchedule | undefined);
   set('mqttDebugLog', o['mqttDebugLog']);
   set('topics', o['topic']);
+  set('mappingFile', o['mapping']);
   set('qos', o['qos'] !== undefined ? (Number(o['qos']) as 0 | 1 | 2) : undefined);
   set('clientId', o['clientId']);
   set('cleanSession', o['cleanSession']);
@@ -168,11 +176,16 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('smtpPort', o['smtpPort']);
   set('smtpSecure', o['smtpSecure']);
   set('smtpInsecure', o['smtpInsecure']);
+  set('shareGroup', o['shareGroup']);
+  set('sensorAlerts', sensorAlertFlags(o));
   return raw;
 }
 
 export function configFromCommand(cmd: Command, warnings: string[] = []): Config {
-  return resolveConfig(toRawOptions(cmd.optsWithGlobals()), { explicit: explicitKeys(cmd), warnings });
+  const opts = cmd.optsWithGlobals();
+  const config = Object.assign(resolveConfig(toRawOptions(opts), { explicit: explicitKeys(cmd), warnings }), resolveHttpConfig(opts as HttpFlags, warnings));
+  config.recovery = resolveRecoveryConfig(opts as RecoveryFlags, config.clientId, config.postgresUrl !== undefined);
+  return config;
 }
 
 export interface CliIO {
@@ -201,6 +214,8 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .showSuggestionAfterError(true)
     .addHelpText('after', EXIT_CODES_HELP);
   addListenerOptions(program);
+  addRecoveryOptions(program);
+  addSensorAlertOptions(program);
 
   const runListener = async (cmd: Command): Promise<void> => {
     const warnings: string[] = [];
@@ -261,17 +276,36 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .command('status')
     .description('per sensor the last reading, its values and age, plus totals; reads the database only (no broker needed)')
     .option('--json', 'print JSON, for scripts')
-    .option('--stale <duration>', 'exit 1 if a sensor has no reading newer than this, e.g. 30m, 2h, 90s (a bare number is minutes)', (v: string) => {
-      const ms = parseDuration(v, 'm');
-      if (ms === undefined || ms <= 0) throw new InvalidArgumentError(`--stale must be a duration like 30m, 2h or 90s, got ${JSON.stringify(v)}`);
-      return ms;
-    })
+    .option('--stale <duration>', 'exit 1 if a sensor has no reading newer than this, e.g. 30m, 2h, 90s (a bare number is minutes)', parseStale)
     .action((opts: { json?: boolean; stale?: number }, cmd: Command) => {
       const dbFile = (cmd.optsWithGlobals()['db'] as string | undefined) ?? DEFAULTS.dbFile;
-      const status = readStatus(dbFile, opts.stale !== undefined ? { staleAfterMs: opts.stale } : {});
+      const stale = opts.stale ?? (cmd.optsWithGlobals()['stale'] as number | undefined); // the program's --stale takes it
+      const status = readStatus(dbFile, stale !== undefined ? { staleAfterMs: stale } : {});
       if (opts.json) io.out(JSON.stringify(status, null, 2));
       else for (const line of formatStatus(status)) io.out(line);
       setExit(status.stale ? 1 : 0);
+    });
+
+  program
+    .command('alerts')
+    .description('sensor alerts: current problems, mutes and when they end, mails waiting; reads the state file next to -n (no listener needed); exit 0, or 1 when a sensor has a problem')
+    .option('--json', 'print JSON, for scripts')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { printAlerts } = await import('./alerts/alerts-command.js');
+      setExit(printAlerts((cmd.optsWithGlobals()['lastNoticeFile'] as string | undefined) ?? DEFAULTS.lastNoticeFile, opts.json === true, io));
+    });
+
+  program
+    .command('migrate')
+    .description('copy readings, sensor rows and rejected messages from an SQLite database or gzipped archive into PostgreSQL, skipping what is there (run it again: it adds nothing)')
+    .requiredOption('--from <file>', 'SQLite database (ours or the original\'s) or one of our .gz archives')
+    .requiredOption('--to <url>', 'postgres://user:password@host:5432/database (password also from PGPASSWORD or ~/.pgpass)')
+    .action(async (opts: { from: string; to: string }) => {
+      if (!isPostgresUrl(opts.to)) throw new ConfigError('migrate --to must be a postgres:// URL');
+      const { migrate } = await import('./store/postgres/migrate.js');
+      const r = await migrate({ from: opts.from, to: opts.to, out: io.out, tty: process.stderr.isTTY === true });
+      io.out(`migrated: readings ${r.readings.added} added, ${r.readings.skipped} skipped; sensor rows ${r.sensors.added} added, ${r.sensors.skipped} skipped; rejected messages ${r.rejected.added} added, ${r.rejected.skipped} skipped`);
+      setExit(0);
     });
 
   program

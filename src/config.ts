@@ -5,6 +5,10 @@ import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
+import { resolveDecoding, type DecodingConfig } from './decoders/decoding-config.js';
+import { describeSensorAlerts, resolveSensorAlerts, type SensorAlertConfig, type SensorAlertFlags } from './alerts/sensor-alert-options.js';
+import type { RecoveryConfig } from './recovery/options.js';
+import type { HttpConfig } from './http/http-options.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 2;
@@ -63,7 +67,10 @@ export interface Config {
   logRotate: RotationSchedule;
   /** --mqtt-debug-log: MQTT.js's own debug output goes to this file (rotated like the log). */
   mqttDebugLog?: string;
+  /** Filters to subscribe to (without their =format). */
   topics: string[];
+  /** How each topic's payloads are decoded (--topic =format, --mapping). */
+  decoding: DecodingConfig;
   qos: 0 | 1 | 2;
   clientId: string;
   cleanSession: boolean;
@@ -87,11 +94,25 @@ export interface Config {
   smtpInsecure: boolean;
   /** Mail alert credentials; undefined = alerts are logged only. */
   mail?: MailCredentials;
+  /** -d postgres://…: readings go to PostgreSQL instead of the SQLite file. */
+  postgresUrl?: string;
+  /** --share-group: subscribe as one member of an MQTT shared subscription ($share/<group>/<filter>). */
+  shareGroup?: string;
+  /** Outage recovery flags (src/recovery/options.ts); undefined = outage log only. */
+  recovery?: RecoveryConfig;
+  /** --http: the status service (resolved by src/http/http-options.ts); undefined = off. */
+  http?: HttpConfig;
+  /** --availability-topic filters (device online/offline, Last Will). */
+  availabilityTopics?: string[];
+  /** Per-sensor alerts (silence, battery, rules); undefined = none asked for. */
+  sensorAlerts?: SensorAlertConfig;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'decoding' | 'sensorAlerts'>> & {
   clientId?: string;
+  mappingFile?: string;
+  sensorAlerts?: SensorAlertFlags;
 };
 
 export interface ResolveContext {
@@ -199,10 +220,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   const env = ctx.env ?? process.env;
   const dbFile = raw.dbFile ?? DEFAULTS.dbFile;
   const credentialsFile = raw.credentialsFile ?? DEFAULTS.credentialsFile;
-  const topics = raw.topics && raw.topics.length > 0 ? raw.topics : [...DEFAULTS.topics];
-  for (const t of topics) {
-    if (t === '' || t.includes('\0')) throw new ConfigError(`--topic ${JSON.stringify(t)} is not a valid MQTT topic filter`);
-  }
+  const { topics, decoding } = resolveDecoding(raw.topics && raw.topics.length > 0 ? raw.topics : [...DEFAULTS.topics], raw.mappingFile);
   if (raw.caFile !== undefined && !existsSync(raw.caFile)) throw new ConfigError(`--ca-file ${raw.caFile} does not exist`);
   const broker = (raw.broker ?? DEFAULTS.broker).trim();
   if (broker === '') throw new ConfigError('--broker is empty: give a host name or address');
@@ -223,6 +241,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     dbArchiveSize: raw.dbArchiveSize ?? DEFAULTS.dbArchiveSize,
     logRotate: raw.logRotate ?? DEFAULTS.logRotate,
     topics,
+    decoding,
     qos: raw.qos ?? DEFAULTS.qos,
     clientId: raw.clientId ?? defaultClientId(dbFile),
     cleanSession: raw.cleanSession ?? false,
@@ -245,6 +264,8 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   if (config.smtpHost === '') throw new ConfigError('--smtp-host is empty: give the mail server host name');
   const mail = readMailCredentials(config.gmailCredentialsFile, config.gmailCredentialsExplicit, ctx.warnings);
   if (mail) config.mail = mail;
+  const sensorAlerts = resolveSensorAlerts(raw.sensorAlerts, config.lastNoticeFile);
+  if (sensorAlerts) config.sensorAlerts = sensorAlerts;
   if (raw.caFile !== undefined) config.caFile = raw.caFile;
   if (raw.mqttDebugLog !== undefined) {
     if (raw.mqttDebugLog.trim() === '') throw new ConfigError('--mqtt-debug-log is empty: give a file name');
@@ -252,20 +273,64 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     config.mqttDebugLog = raw.mqttDebugLog;
   }
   if (config.clientId.trim() === '') throw new ConfigError('--client-id is empty');
+  if (isPostgresUrl(dbFile)) config.postgresUrl = checkPostgresUrl(dbFile);
+  if (raw.shareGroup !== undefined) config.shareGroup = checkShareGroup(raw.shareGroup, config);
   return config;
+}
+
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
+function checkPostgresUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError('--db: not a valid postgres:// URL (postgres://user:password@host:5432/database)');
+  }
+  if (u.hostname === '') throw new ConfigError('--db: the postgres:// URL names no host (postgres://user:password@host:5432/database)');
+  if (u.pathname === '' || u.pathname === '/') throw new ConfigError('--db: the postgres:// URL names no database (postgres://user:password@host:5432/database)');
+  return url;
+}
+
+/** A share group name: one topic level, no wildcards (MQTT 5 §4.8.2). */
+function checkShareGroup(group: string, config: Config): string {
+  if (group === '' || /[/+#\0]/.test(group)) throw new ConfigError(`--share-group ${JSON.stringify(group)} must be one topic level without / + or #`);
+  if (config.postgresUrl === undefined) {
+    throw new ConfigError('--share-group splits one stream over several listeners, which one SQLite file cannot take: use -d postgres://… for all members');
+  }
+  return group;
+}
+
+/** The URL with its password masked, for check-config, logs and the status API. */
+export function maskUrlPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '********';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
 }
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, mail, ...rest } = config;
+  const { mqtt, mail, http, sensorAlerts, ...rest } = config;
+  if (rest.postgresUrl !== undefined) {
+    rest.postgresUrl = maskUrlPassword(rest.postgresUrl);
+    rest.dbFile = rest.postgresUrl;
+  }
   return {
     ...rest,
+    http: http ? { ...http, auth: http.auth ? { user: http.auth.user, password: '********' } : null } : null,
     mqtt: {
       username: mqtt.username ?? null,
       password: mqtt.password !== undefined ? '********' : null,
       source: mqtt.source,
     },
     mail: mail ? { ...mail, password: '********' } : null,
+    sensorAlerts: describeSensorAlerts(sensorAlerts),
   };
 }
 

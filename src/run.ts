@@ -91,7 +91,8 @@ function installCrashHandlers(logger: AppLogger): () => void {
 export async function runUntilStopped(config: Config, warnings: readonly string[] = []): Promise<number> {
   // The lock comes before the log: a second instance must not touch the first one's log files
   // (its LogRotator would tidy up and compress them at start-up).
-  const lock = new InstanceLock(config.dbFile);
+  // With PostgreSQL several listeners share the database by design; two on one log file must not.
+  const lock = new InstanceLock(config.postgresUrl !== undefined ? config.logFile : config.dbFile);
   let tookOver: string | undefined;
   try {
     tookOver = lock.acquire().tookOver;

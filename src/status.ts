@@ -1,14 +1,15 @@
 // `status`: what the database says, for a human at a terminal or for a monitoring script — per
 // sensor the last reading, its values and its age, plus totals — read straight from the SQLite
 // file (read-only; no broker, no running listener needed). Queries use the primary-key index
-// (sensorName, recordWrittenUTC), so a database that grew for years answers at once.
+// (sensorName, recordWrittenUTC) through SensorQueries (shared with the HTTP API), so a database
+// that grew for years answers at once.
 import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from './config.js';
 import { inspectLock, lockFileFor } from './instance-lock.js';
-import { READINGS_TABLE, REJECTS_TABLE, SENSOR_TABLE } from './store/schema.js';
-import { sensorNames } from './store/sensor-names.js';
+import { READINGS_TABLE, REJECTS_TABLE } from './store/schema.js';
+import { SensorQueries, tableExists } from './store/sensor-queries.js';
 import { parseMicrosUTC } from './store/time.js';
 
 export interface SensorStatus {
@@ -64,10 +65,6 @@ function openReadOnly(dbFile: string): BetterSqlite3.Database {
   return db;
 }
 
-function tableExists(db: BetterSqlite3.Database, name: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?").get(name) !== undefined;
-}
-
 export function readStatus(dbFile: string, options: StatusOptions = {}): DatabaseStatus {
   const nowMs = (options.now ?? Date.now)();
   const db = openReadOnly(dbFile);
@@ -80,26 +77,19 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
     }
     if (!hasReadings) throw new ConfigError(`${dbFile} is not a listener database (it has no ${READINGS_TABLE} table)`);
 
-    const names = sensorNames(db);
-    const lastOf = db.prepare(
-      `SELECT recordWrittenUTC, temperatureF, relHumidityPercent, dewPointF, battVoltage, battPercent, apRSSI
-         FROM ${READINGS_TABLE} WHERE sensorName = ? ORDER BY recordWrittenUTC DESC LIMIT 1`,
-    );
-    const locationOf = tableExists(db, SENSOR_TABLE)
-      ? db.prepare(`SELECT location FROM ${SENSOR_TABLE} WHERE sensorName = ? ORDER BY recordWrittenUTC DESC LIMIT 1`).pluck()
-      : undefined;
+    const q = new SensorQueries(db);
+    const lasts = q.everyLastReading();
+    const names = lasts.map((r) => r.sensorName);
 
     const staleAfterMs = options.staleAfterMs;
     const sensors: SensorStatus[] = [];
-    for (const name of names) {
-      const row = lastOf.get(name) as Omit<SensorStatus, 'sensorName' | 'location' | 'ageSeconds' | 'lastReadingUTC'> & {
-        recordWrittenUTC: string;
-      };
+    for (const row of lasts) {
+      const name = row.sensorName;
       const micros = parseMicrosUTC(row.recordWrittenUTC);
       const ageMs = Number.isNaN(micros) ? Number.POSITIVE_INFINITY : nowMs - micros / 1000;
       const sensor: SensorStatus = {
         sensorName: name,
-        location: (locationOf?.get(name) as string | null | undefined) ?? null,
+        location: row.location,
         lastReadingUTC: row.recordWrittenUTC,
         ageSeconds: Number.isFinite(ageMs) ? Math.max(0, Math.round(ageMs / 1000)) : -1,
         temperatureF: row.temperatureF,
@@ -118,10 +108,9 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
       ? (db.prepare(`SELECT COUNT(*) FROM ${REJECTS_TABLE}`).pluck().get() as number)
       : 0;
     const times = sensors.map((s) => s.lastReadingUTC).sort();
-    const firstOf = db.prepare(`SELECT MIN(recordWrittenUTC) FROM ${READINGS_TABLE} WHERE sensorName = ?`).pluck();
     let first: string | null = null;
     for (const name of names) {
-      const t = firstOf.get(name) as string | null;
+      const t = q.firstReadingUTC(name);
       if (t !== null && (first === null || t < first)) first = t;
     }
 

@@ -88,7 +88,7 @@ describe('ReadingWriter', () => {
     await waitFor(() => committed.length === 10, 5000, 'commit after lock released');
     expect(committed).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(count(file, 'ECCTempHum')).toBe(10);
-    expect(writer.stop()).toBe(0);
+    expect(await writer.stop()).toBe(0);
     store.close();
   });
 
@@ -134,7 +134,7 @@ describe('ReadingWriter', () => {
     await nextTurn();
     expect(writer.totals.commits).toBe(4);
     expect(count(file, 'ECCTempHum')).toBe(9);
-    writer.stop();
+    await writer.stop();
     store.close();
   });
 
@@ -150,7 +150,7 @@ describe('ReadingWriter', () => {
     writer.onDrain(() => (drained = true));
     await waitFor(() => drained, 2000, 'drain');
     expect(writer.pending).toBe(0);
-    writer.stop();
+    await writer.stop();
     store.close();
   });
 });

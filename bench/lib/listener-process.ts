@@ -26,6 +26,8 @@ export interface ListenerOptions {
   clientId: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** Extra listener flags, e.g. --http 0 --availability-topic tele/+/LWT. */
+  args?: string[];
   /** --log-level (default info; bench/debug-cost.ts compares debug). */
   logLevel?: 'info' | 'debug';
 }
@@ -63,6 +65,7 @@ export class ListenerProcess {
       '--qos', String(o.qos),
       '--client-id', o.clientId,
       ...(o.durable ? ['--durable'] : []),
+      ...(o.args ?? []),
     ];
     const subscribedBefore = this.subscribedCount();
     this.spawnedAt = Date.now();

@@ -11,8 +11,33 @@ const MAX_TOPIC = 200;
 export function messageLine(m: IncomingMessage, duplicate: boolean): string {
   const topic = m.topic.length > MAX_TOPIC ? `${m.topic.slice(0, MAX_TOPIC)}…` : m.topic;
   const r = m.result;
-  const sensor = r.kind === 'reading' ? r.reading.sensorName : '-';
-  const fate = duplicate ? 'duplicate (already stored; acknowledged only)' : r.kind === 'reading' ? 'stored' : `rejected: ${r.reason}`;
+  let sensor = '-';
+  let fate: string;
+  switch (r.kind) {
+    case 'reading':
+      sensor = r.reading.sensorName;
+      fate = 'stored';
+      break;
+    case 'readings':
+      sensor = r.readings.map((x) => x.sensorName).join(',');
+      fate = `stored (${r.readings.length} readings)`;
+      break;
+    case 'part':
+      sensor = r.sensorName;
+      fate = 'stored (a part of one reading, not merged)';
+      break;
+    case 'merged':
+      sensor = r.sensorName;
+      fate = 'stored (merged into one reading with the device\'s other values)';
+      break;
+    case 'ignored':
+      fate = `ignored: ${r.reason}`;
+      break;
+    case 'rejection':
+      fate = `rejected: ${r.reason}`;
+      break;
+  }
+  if (duplicate) fate = 'duplicate (already stored; acknowledged only)';
   return `message topic=${topic} bytes=${m.payload.length} sensor=${sensor} ${fate}`;
 }
 

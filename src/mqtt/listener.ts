@@ -25,6 +25,14 @@ export interface MessageSink {
   onDrain(cb: () => void): void;
 }
 
+/** A message the broker publishes for us when it loses the connection (MQTT Last Will). */
+export interface WillMessage {
+  topic: string;
+  payload: string;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
 export interface MqttListenerOptions {
   host: string;
   port: number;
@@ -44,6 +52,13 @@ export interface MqttListenerOptions {
   connectTimeoutMs?: number;
   /** Where MQTT.js keeps incoming QoS 2 messages between PUBREC and PUBREL (default: memory). */
   incomingStore?: IStore;
+  /** Topics subscribed at QoS 1 beside `topics` (e.g. outage recovery's). */
+  extraSubscriptions?: readonly string[];
+  /** The Last Will of each connection (asked again before every connect). */
+  will?: () => WillMessage | undefined;
+  onConnect?: () => void;
+  /** A connection that was up is gone; `lastHeardMs`: when the broker last sent us a packet. */
+  onConnectionLost?: (reason: string, lastHeardMs: number) => void;
 }
 
 export class AuthRefusedError extends Error {
@@ -63,8 +78,13 @@ export class MqttListener {
   private everConnected = false;
   /** Set by pause() (the app is shutting down): a restart in progress must not reconnect. */
   private paused = false;
+  private up = false;
+  private lastHeardMs = 0;
+  private lastError: string | undefined;
   /** Connections made, and how many messages were handed to the sink (for status and tests). */
   readonly stats = { connects: 0, messages: 0, subscribeFailures: 0 };
+  /** Wall-clock ms since when the client has had no connection (undefined while connected), for /health. */
+  private disconnectedAt: number | undefined;
 
   constructor(
     private readonly options: MqttListenerOptions,
@@ -77,6 +97,10 @@ export class MqttListener {
     return this.client?.connected ?? false;
   }
 
+  get disconnectedSince(): number | undefined {
+    return this.disconnectedAt;
+  }
+
   get brokerUrl(): string {
     return `${this.options.tls ? 'mqtts' : 'mqtt'}://${this.options.host}:${this.options.port}`;
   }
@@ -86,6 +110,8 @@ export class MqttListener {
     if (this.client) return;
     this.stopping = false;
     this.attempts = 0;
+    this.up = false;
+    this.disconnectedAt ??= Date.now();
     const o = this.options;
     const clientOptions: IClientOptions = {
       host: o.host,
@@ -104,6 +130,8 @@ export class MqttListener {
     // per-message cost (about 3 % of the listener's CPU in `npm run bench`).
     if (!process.env['DEBUG']) clientOptions.log = () => {};
     if (o.incomingStore) clientOptions.incomingStore = o.incomingStore;
+    const will = o.will?.();
+    if (will) clientOptions.will = will;
     if (o.username !== undefined) clientOptions.username = o.username;
     if (o.password !== undefined) clientOptions.password = o.password;
     if (o.tls) {
@@ -120,6 +148,14 @@ export class MqttListener {
 
     // Runs before MQTT.js's own 'close' handler, which schedules the reconnect with this period.
     client.prependListener('close', () => {
+      if (this.up) {
+        this.up = false;
+        o.onConnectionLost?.(this.stopping ? 'the listener closed the connection (stop or restart)' : (this.lastError ?? 'connection closed'), this.lastHeardMs);
+      }
+      this.lastError = undefined;
+      const nextWill = o.will?.();
+      if (nextWill) client.options.will = nextWill;
+      this.disconnectedAt ??= Date.now();
       if (this.stopping) return;
       const delay = backoffDelay(this.attempts, {
         initialMs: o.reconnectInitialMs ?? 1000,
@@ -133,13 +169,18 @@ export class MqttListener {
     });
     client.on('connect', (connack) => {
       this.attempts = 0;
+      this.disconnectedAt = undefined;
       this.everConnected = true;
       this.stats.connects++;
       client.options.reconnectPeriod = o.reconnectInitialMs ?? 1000;
       gate.newConnection();
       this.log.info(`connected to ${this.brokerUrl} (session present: ${connack.sessionPresent})`);
       this.subscribe(client);
+      this.up = true;
+      o.onConnect?.();
     });
+    // When the broker last spoke (any packet, PINGRESP included): an outage starts no later.
+    if (o.onConnectionLost) client.on('packetreceive', () => (this.lastHeardMs = Date.now()));
     client.on('error', (err: Error & { code?: number | string }) => {
       if (typeof err.code === 'number' && AUTH_CODES.has(err.code) && !o.retryAuthFailures) {
         const fatal = new AuthRefusedError(
@@ -149,6 +190,7 @@ export class MqttListener {
         this.onFatal(fatal);
         return;
       }
+      this.lastError = err.message;
       this.log.warn(`mqtt: ${err.message}`);
     });
   }
@@ -195,11 +237,21 @@ export class MqttListener {
     this.start();
   }
 
+  /** Publishes (QoS 1 by default) and resolves once the broker has it (PUBACK). */
+  async publish(topic: string, payload: string, qos: 0 | 1 | 2 = 1): Promise<void> {
+    const client = this.client;
+    if (!client) throw new Error('the MQTT client is not running');
+    await client.publishAsync(topic, payload, { qos });
+  }
+
   private subscribe(client: MqttClient): void {
-    const { topics, qos } = this.options;
+    const { qos, extraSubscriptions = [] } = this.options;
+    const topics = [...this.options.topics, ...extraSubscriptions];
+    const map: Record<string, { qos: 0 | 1 | 2 }> = {};
+    for (const t of this.options.topics) map[t] = { qos };
+    for (const t of extraSubscriptions) map[t] ??= { qos: 1 };
     client.subscribe(
-      topics.map((t) => t),
-      { qos },
+      map,
       (err, granted) => {
         if (err) {
           this.stats.subscribeFailures++;

@@ -17,7 +17,8 @@ type DoneCallback = (error?: Error) => void;
 type PacketCallback = (error?: Error, packet?: Packet) => void;
 
 export interface Qos2Holder {
-  holdQos2(messages: readonly HeldQos2Message[]): void;
+  /** Commits the messages (SQLite at once, PostgreSQL with a promise); throws or rejects on failure. */
+  holdQos2(messages: readonly HeldQos2Message[]): void | Promise<void>;
   heldQos2(packetId: number): HeldQos2Message | undefined;
 }
 
@@ -30,6 +31,8 @@ export class DurableIncomingStore extends Store {
   private retryTimer: unknown;
   private failures = 0;
   private closed = false;
+  /** An asynchronous hold (PostgreSQL) under way. */
+  private holding = false;
   private readonly timers: Timers;
   private readonly log: Logger;
   private readonly onOrphan: ((held: HeldQos2Message) => void) | undefined;
@@ -130,25 +133,52 @@ export class DurableIncomingStore extends Store {
   }
 
   private flush(): void {
-    if (this.closed || this.pending.length === 0) return;
+    if (this.closed || this.pending.length === 0 || this.holding) return;
     const batch = this.pending;
+    this.pending = [];
+    let held: void | Promise<void>;
     try {
-      this.holder.holdQos2(batch.map((e) => e.message));
+      held = this.holder.holdQos2(batch.map((e) => e.message));
     } catch (err) {
-      // No PUBREC until the message is safe: retry with backoff (disk full, database locked).
-      this.failures++;
-      if (this.failures === 1 || this.failures % 10 === 0) {
-        this.log.error(`cannot keep ${batch.length} QoS 2 message(s) before acknowledging them; retrying (attempt ${this.failures}): ${(err as Error).message}`);
-      }
-      const delay = Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** Math.min(this.failures - 1, 20));
-      this.retryTimer = this.timers.setTimeout(() => {
-        this.retryTimer = undefined;
-        this.flush();
-      }, delay);
+      this.holdFailed(batch, err as Error);
       return;
     }
-    this.pending = [];
+    if (!(held instanceof Promise)) {
+      this.held(batch);
+      return;
+    }
+    this.holding = true;
+    held.then(
+      () => {
+        this.holding = false;
+        this.held(batch);
+        if (this.pending.length > 0) this.flush();
+      },
+      (err: unknown) => {
+        this.holding = false;
+        this.holdFailed(batch, err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  }
+
+  private held(batch: Array<{ message: HeldQos2Message; cb: DoneCallback }>): void {
     this.failures = 0;
+    if (this.closed) return;
     for (const e of batch) e.cb();
+  }
+
+  /** No PUBREC until the message is safe: retry with backoff (disk full, database locked or unreachable). */
+  private holdFailed(batch: Array<{ message: HeldQos2Message; cb: DoneCallback }>, err: Error): void {
+    this.pending = [...batch, ...this.pending];
+    if (this.closed) return;
+    this.failures++;
+    if (this.failures === 1 || this.failures % 10 === 0) {
+      this.log.error(`cannot keep ${batch.length} QoS 2 message(s) before acknowledging them; retrying (attempt ${this.failures}): ${err.message}`);
+    }
+    const delay = Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** Math.min(this.failures - 1, 20));
+    this.retryTimer = this.timers.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flush();
+    }, delay);
   }
 }

@@ -8,8 +8,16 @@
 // Callbacks run only after COMMIT, so an MQTT acknowledgement hung on them never covers an
 // uncommitted row. A failed commit (disk full, database locked) keeps the batch and retries with
 // backoff; nothing is dropped or acknowledged.
-import type { BatchOutcome, IncomingMessage, ReadingStore } from './reading-store.js';
+import type { BatchOutcome, IncomingMessage } from './reading-store.js';
 import { type Timers, realTimers } from '../timers.js';
+
+/**
+ * What the writer commits to: SQLite answers at once, PostgreSQL with a promise. Either way the
+ * batch is committed (or not at all) when the answer comes, and only then are messages acknowledged.
+ */
+export interface BatchStore {
+  writeBatch(items: readonly IncomingMessage[]): BatchOutcome | Promise<BatchOutcome>;
+}
 
 export interface ReadingWriterOptions {
   /** Rows per transaction at most. */
@@ -44,6 +52,8 @@ export class ReadingWriter {
   private readonly highWater: number;
   private readonly timers: Timers;
   private stopped = false;
+  /** An asynchronous commit under way (PostgreSQL): the next waits for it. */
+  private inFlight: Promise<boolean> | undefined;
   private readonly maxGatherMs: number;
   private readonly now: () => number;
   /** Messages submitted so far, and at the last look: did the last event-loop turn bring any? */
@@ -51,11 +61,13 @@ export class ReadingWriter {
   private submittedAtLastTurn = 0;
   private lastCommitEnd = 0;
   private lastCommitMs = 0;
+  /** Called after every commit with its duration (ms) and messages: metrics observe through this. */
+  readonly commitObservers: Array<(durationMs: number, items: readonly IncomingMessage[]) => void> = [];
   /** Totals since start, for status and alerts. */
-  readonly totals = { stored: 0, rejected: 0, duplicates: 0, commits: 0, failedCommits: 0, commitMs: 0 };
+  readonly totals = { stored: 0, rejected: 0, duplicates: 0, ignored: 0, commits: 0, failedCommits: 0, commitMs: 0 };
 
   constructor(
-    private readonly store: ReadingStore,
+    private readonly store: BatchStore,
     private readonly options: ReadingWriterOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 5000;
@@ -82,7 +94,7 @@ export class ReadingWriter {
     if (this.stopped) throw new Error('ReadingWriter is stopped');
     this.queue.push(committed ? { message, committed } : { message });
     this.submitted++;
-    if (this.queue.length >= this.maxBatch && this.failedAttempts === 0) this.flush();
+    if (this.queue.length >= this.maxBatch && this.failedAttempts === 0 && !this.inFlight) this.flush();
     else this.schedule();
     return this.queue.length < this.highWater;
   }
@@ -93,50 +105,93 @@ export class ReadingWriter {
     else this.drainWaiters.push(cb);
   }
 
-  /** Commits everything queued now. Returns false if a commit failed (the queue is kept). */
+  /**
+   * Commits everything queued now. Returns false if a commit failed (the queue is kept). With an
+   * asynchronous store it starts the commit and returns true; settle() waits for the outcome.
+   */
   flush(): boolean {
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && !this.inFlight) {
       const batch = this.queue.slice(0, this.maxBatch);
       const messages = batch.map((e) => e.message);
-      let outcome: BatchOutcome;
       const started = this.now();
+      let result: BatchOutcome | Promise<BatchOutcome>;
       try {
-        outcome = this.store.writeBatch(messages);
+        result = this.store.writeBatch(messages);
       } catch (err) {
-        this.failedAttempts++;
-        this.totals.failedCommits++;
-        this.options.onCommitError?.(err as Error, this.failedAttempts, this.queue.length);
-        this.scheduleRetry();
+        this.failed(err as Error);
         return false;
       }
-      this.queue.splice(0, batch.length);
-      if (this.failedAttempts > 0) {
-        const attempts = this.failedAttempts;
-        this.failedAttempts = 0;
-        this.options.onRecovered?.(attempts);
+      if (!isPromise(result)) {
+        this.committed(batch, messages, result, started);
+        continue;
       }
-      this.totals.stored += outcome.stored;
-      this.totals.rejected += outcome.rejected;
-      this.totals.duplicates += outcome.duplicates;
-      this.totals.commits++;
-      this.lastCommitEnd = this.now();
-      this.lastCommitMs = this.lastCommitEnd - started;
-      this.totals.commitMs += this.lastCommitMs;
-      for (const e of batch) e.committed?.();
-      this.options.onCommitted?.(outcome, messages);
+      const commit = result.then(
+        (outcome) => {
+          this.inFlight = undefined;
+          this.committed(batch, messages, outcome, started);
+          this.releaseWaiters();
+          if (!this.stopped && this.queue.length > 0) this.schedule();
+          return true;
+        },
+        (err: unknown) => {
+          this.inFlight = undefined;
+          this.failed(err instanceof Error ? err : new Error(String(err)));
+          return false;
+        },
+      );
+      this.inFlight = commit;
+      return true;
     }
-    this.releaseWaiters();
+    if (!this.inFlight) this.releaseWaiters();
     return true;
   }
 
-  /** Final flush; afterwards submit() throws. Returns how many messages could not be committed. */
-  stop(): number {
+  /** Waits for the commit under way, then commits everything queued. False if a commit failed. */
+  async settle(): Promise<boolean> {
+    for (let i = 0; i < 1_000_000; i++) {
+      if (this.inFlight && !(await this.inFlight)) return false;
+      if (this.queue.length === 0) return true;
+      if (!this.flush()) return false;
+      if (!this.inFlight && this.queue.length === 0) return true;
+    }
+    return this.queue.length === 0;
+  }
+
+  private committed(batch: readonly Entry[], messages: readonly IncomingMessage[], outcome: BatchOutcome, started: number): void {
+    this.queue.splice(0, batch.length);
+    if (this.failedAttempts > 0) {
+      const attempts = this.failedAttempts;
+      this.failedAttempts = 0;
+      this.options.onRecovered?.(attempts);
+    }
+    this.totals.stored += outcome.stored;
+    this.totals.rejected += outcome.rejected;
+    this.totals.duplicates += outcome.duplicates;
+    this.totals.ignored += outcome.ignored;
+    this.totals.commits++;
+    this.lastCommitEnd = this.now();
+    this.lastCommitMs = this.lastCommitEnd - started;
+    this.totals.commitMs += this.lastCommitMs;
+    for (const e of batch) e.committed?.();
+    this.options.onCommitted?.(outcome, messages);
+    for (const observe of this.commitObservers) observe(this.lastCommitMs, messages);
+  }
+
+  private failed(err: Error): void {
+    this.failedAttempts++;
+    this.totals.failedCommits++;
+    this.options.onCommitError?.(err, this.failedAttempts, this.queue.length);
+    this.scheduleRetry();
+  }
+
+  /** Final flush; afterwards submit() throws. Resolves to how many messages could not be committed. */
+  async stop(): Promise<number> {
     if (this.retryTimer !== undefined) {
       this.timers.clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
     }
     this.failedAttempts = 0;
-    this.flush();
+    await this.settle();
     if (this.retryTimer !== undefined) {
       this.timers.clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
@@ -165,7 +220,7 @@ export class ReadingWriter {
   /** After an event-loop turn: commit now, or (messages still arriving) gather one more turn. */
   private onTurn(): void {
     this.scheduled = false;
-    if (this.stopped || this.failedAttempts > 0 || this.queue.length === 0) return;
+    if (this.stopped || this.failedAttempts > 0 || this.queue.length === 0 || this.inFlight) return;
     const arrived = this.submitted !== this.submittedAtLastTurn;
     this.submittedAtLastTurn = this.submitted;
     const gather = Math.min(this.maxGatherMs, this.lastCommitMs);
@@ -187,4 +242,8 @@ export class ReadingWriter {
       if (!this.stopped) this.flush();
     }, delay);
   }
+}
+
+function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }

@@ -90,9 +90,11 @@ export async function startedApp(
   port: number,
   raw: RawOptions,
   cleanups: Array<() => Promise<unknown> | unknown>,
+  /** Parts of the config that other modules resolve (e.g. `http`, `availabilityTopics`). */
+  extra: Partial<Config> = {},
 ): Promise<ListenerApp> {
   const logger = testLogger(dir);
-  const app = new ListenerApp(testConfig(dir, port, raw), { logger, onFatal: () => undefined });
+  const app = new ListenerApp(Object.assign(testConfig(dir, port, raw), extra), { logger, onFatal: () => undefined });
   await app.start();
   cleanups.push(async () => {
     await app.stop();

@@ -2,12 +2,12 @@
 // delivered to us and will only send PUBREL) but before PUBREL arrived. The message must still
 // be stored, once. A small TCP relay between listener and mosquitto stops passing the broker's
 // packets once it has seen the listener's first PUBREC, so the kill lands in exactly that window.
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startMosquitto } from '../helpers/brokers.js';
+import { startMosquitto } from '../helpers/brokers.js';
 import { publish } from '../helpers/processes.js';
+import { tcpRelay, type TcpRelay } from '../helpers/relay.js';
 import { count, query, sleep, tempDir, waitFor } from '../helpers/util.js';
 import { counts, expectNoSecrets, logText, report, startedListener, stopListener } from './common.js';
 
@@ -16,56 +16,26 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-interface Relay {
-  port: number;
-  /** PUBRECs the client sent through the relay. */
-  pubrecs: number;
-  close(): Promise<void>;
-}
-
 /**
  * Passes bytes both ways; after the first PUBREC a client sends through it, that connection's
- * broker side is dropped (later connections pass everything).
+ * broker side is dropped (later connections pass everything). Counts the PUBRECs.
  */
-async function pubrecCutRelay(brokerPort: number): Promise<Relay> {
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  const relay: Relay = { port, pubrecs: 0, close: async () => undefined };
+async function pubrecCutRelay(brokerPort: number): Promise<TcpRelay & { pubrecs: number }> {
   let armed = true;
-  const server: Server = createServer((client) => {
+  let pubrecs = 0;
+  const relay = await tcpRelay(brokerPort, () => {
     let cut = false;
-    const upstream = connect(brokerPort, '127.0.0.1');
-    sockets.add(client);
-    sockets.add(upstream);
     const parser = mqttPacket.parser({ protocolVersion: 4 });
     parser.on('packet', (p: mqttPacket.Packet) => {
       if (p.cmd === 'pubrec') {
-        relay.pubrecs++;
+        pubrecs++;
         if (armed) cut = true;
         armed = false;
       }
     });
-    client.on('data', (d: Buffer) => {
-      upstream.write(d);
-      parser.parse(d);
-    });
-    upstream.on('data', (d: Buffer) => {
-      if (!cut) client.write(d);
-    });
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+    return { fromClient: (d) => parser.parse(d), passToClient: () => !cut };
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
-  relay.close = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
-  return relay;
+  return Object.defineProperty(relay, 'pubrecs', { get: () => pubrecs }) as TcpRelay & { pubrecs: number };
 }
 
 describe('QoS 2 between PUBREC and PUBREL', () => {

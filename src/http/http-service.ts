@@ -1,0 +1,91 @@
+// The status service as one part of the listener, with start()/stop(): its read-only database
+// connection, the route modules (health, metrics, sensor API) and the server. Other features plug
+// in their own routes (addRoutes, e.g. /api/alerts) or a fallback for paths no route knows
+// (addFallback, e.g. the web page's static files).
+import type { Logger } from '../logging/types.js';
+import { sensorApiRoutes } from './api.js';
+import { healthRoutes } from './health.js';
+import type { HttpConfig } from './http-options.js';
+import type { ListenerParts } from './listener-parts.js';
+import { ListenerMetrics } from './metrics.js';
+import type { Fallback, Route } from './routes.js';
+import { SensorReader } from './sensor-reader.js';
+import { StatusServer } from './status-server.js';
+
+export class HttpService {
+  private readonly reader: SensorReader;
+  private readonly metrics: ListenerMetrics;
+  private readonly server: StatusServer;
+  private started = false;
+
+  constructor(
+    private readonly app: ListenerParts,
+    config: HttpConfig,
+    log: Logger,
+    now: () => number = Date.now,
+  ) {
+    this.reader = new SensorReader(app.config.dbFile);
+    this.metrics = new ListenerMetrics(app);
+    const tracker = (): ListenerParts['availabilityTracker'] => app.availabilityTracker;
+    this.server = new StatusServer({
+      host: config.host,
+      port: config.port,
+      ...(config.auth ? { auth: config.auth } : {}),
+      log,
+      routes: [
+        ...healthRoutes(app, now),
+        ...this.metrics.routes(),
+        ...sensorApiRoutes({
+          reader: this.reader,
+          availability: (device) => tracker()?.stateOf(device),
+          availabilityDevices: () => tracker()?.devices.keys() ?? [],
+          staleMs: config.staleMs,
+          now,
+        }),
+      ],
+    });
+  }
+
+  /** The bound port (useful with port 0). */
+  get port(): number {
+    return this.server.port;
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  get requestStats(): StatusServer['stats'] {
+    return this.server.stats;
+  }
+
+  addRoutes(routes: readonly Route[]): void {
+    this.server.addRoutes(routes);
+  }
+
+  addFallback(fallback: Fallback): void {
+    this.server.addFallback(fallback);
+  }
+
+  /** Opens the read-only connection (the database must exist) and starts serving. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.reader.open();
+    try {
+      await this.server.start();
+    } catch (err) {
+      this.reader.close();
+      throw err;
+    }
+    this.metrics.attach();
+    this.started = true;
+  }
+
+  /** Idempotent. */
+  async stop(): Promise<void> {
+    this.metrics.detach();
+    await this.server.stop();
+    this.reader.close();
+    this.started = false;
+  }
+}

@@ -1,0 +1,310 @@
+// The PostgreSQL side of the write path (--db postgres://…): the same promise as the SQLite store,
+// one transaction per batch, and the caller acknowledges only after writeBatch()'s promise resolved.
+// Rows go in with multi-row INSERT … SELECT FROM unnest(…) (one round trip per table per batch,
+// an order of magnitude faster than a statement per row) and ON CONFLICT DO NOTHING; a reading
+// whose (sensorName, recordWrittenUTC) is already taken (another listener of the share group, the
+// same microsecond) is moved on by 1 µs and inserted again in the same transaction, as in SQLite.
+// A lost connection fails the batch (nothing acknowledged); the next attempt connects anew.
+import pg from 'pg';
+import type { Logger } from '../../logging/types.js';
+import type { Reading } from '../../decoders/index.js';
+import { messageDigest, otherReadings, rejectPayload, type BatchOutcome, type HeldQos2Message, type IncomingMessage } from '../reading-store.js';
+import { formatMicrosUTC } from '../time.js';
+import { maskUrlPassword } from '../../config.js';
+import { ensurePgSchema } from './schema.js';
+
+export interface PgStoreOptions {
+  /** postgres://user:password@host:port/db (password also from PGPASSWORD or ~/.pgpass). */
+  url: string;
+  /** Our MQTT client id: the ledger and the QoS 2 store are per session. */
+  clientId: string;
+  log?: Logger;
+  /** Connection attempt limit, ms. */
+  connectTimeoutMs?: number;
+}
+
+interface SensorMeta {
+  location: string | null;
+  mac: string | null;
+  version: string | null;
+}
+
+const LEDGER_KEEP_BATCHES = 2000;
+const MAX_PK_BUMPS = 1000;
+
+export class PgReadingStore {
+  private client: pg.Client | undefined;
+  private broken = false;
+  private readonly sensorMeta = new Map<string, SensorMeta>();
+  private readonly lastMicros = new Map<string, number>();
+  private readonly deliveries = new Map<number, string>();
+  private readonly held = new Map<number, HeldQos2Message>();
+  private batchesSincePrune = 0;
+  private opened = false;
+
+  constructor(private readonly options: PgStoreOptions) {}
+
+  /** For logs: the server and database, never the password. */
+  get description(): string {
+    return maskUrlPassword(this.options.url);
+  }
+
+  get isOpen(): boolean {
+    return this.opened;
+  }
+
+  /** Connects, creates the schema if missing, loads the caches. Throws if the server cannot be reached. */
+  async open(): Promise<void> {
+    if (this.opened) return;
+    const client = await this.connect();
+    await ensurePgSchema(client);
+    await this.loadCaches(client);
+    this.opened = true;
+  }
+
+  async close(): Promise<void> {
+    this.opened = false;
+    const c = this.client;
+    this.client = undefined;
+    if (c) await c.end().catch(() => undefined);
+  }
+
+  /** One transaction for the whole batch; rejects (and commits nothing) on any failure. */
+  async writeBatch(items: readonly IncomingMessage[]): Promise<BatchOutcome> {
+    const client = await this.connect();
+    const staged = { meta: new Map<string, SensorMeta>(), micros: new Map<string, number>(), deliveries: new Map<number, string>(), released: [] as number[] };
+    const outcome: BatchOutcome = { stored: 0, rejected: 0, duplicates: 0, ignored: 0, sensorRows: 0 };
+    const readings: Array<{ r: Reading; micros: number }> = [];
+    const rejects: { at: string[]; topic: string[]; payload: string[]; encoding: string[]; bytes: number[]; reason: string[] } = {
+      at: [], topic: [], payload: [], encoding: [], bytes: [], reason: [],
+    };
+    const ledger: Array<[number, string]> = [];
+    const stage = (r: Reading, receivedMicros: number): void => {
+      const last = staged.micros.get(r.sensorName) ?? this.lastMicros.get(r.sensorName) ?? -1;
+      const micros = Math.max(receivedMicros, last + 1);
+      staged.micros.set(r.sensorName, micros);
+      readings.push({ r, micros });
+    };
+    for (const item of items) {
+      if (item.qos === 2 && item.packetId !== undefined) staged.released.push(item.packetId);
+      if (item.packetId !== undefined) {
+        const digest = messageDigest(item.topic, item.payload);
+        if (item.dup && (staged.deliveries.get(item.packetId) ?? this.deliveries.get(item.packetId)) === digest) {
+          outcome.duplicates++;
+          continue;
+        }
+        staged.deliveries.set(item.packetId, digest);
+        ledger.push([item.packetId, digest]);
+      }
+      if (item.result.kind === 'rejection') {
+        const p = rejectPayload(item.payload);
+        rejects.at.push(formatMicrosUTC(item.receivedMicros));
+        rejects.topic.push(item.topic);
+        rejects.payload.push(p.text);
+        rejects.encoding.push(p.encoding);
+        rejects.bytes.push(item.payload.length);
+        rejects.reason.push(item.result.reason);
+        outcome.rejected++;
+        continue;
+      }
+      if (item.result.kind === 'reading') stage(item.result.reading, item.receivedMicros);
+      else for (const r of otherReadings(item.result, outcome)) stage(r, item.receivedMicros);
+    }
+    try {
+      await client.query('BEGIN');
+      if (staged.released.length > 0) {
+        await client.query('DELETE FROM "qos2_incoming" WHERE "clientId" = $1 AND "packetId" = ANY($2::int[])', [this.options.clientId, staged.released]);
+      }
+      if (rejects.at.length > 0) {
+        await client.query(
+          `INSERT INTO "rejected_messages" ("receivedUTC", "topic", "payload", "payloadEncoding", "payloadBytes", "reason")
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])`,
+          [rejects.at, rejects.topic, rejects.payload, rejects.encoding, rejects.bytes, rejects.reason],
+        );
+      }
+      await this.insertReadings(client, readings, staged.micros);
+      outcome.stored = readings.length;
+      outcome.sensorRows = await this.insertSensorRows(client, readings, staged.meta);
+      if (readings.length > 0) outcome.lastSensor = readings[readings.length - 1]!.r.sensorName;
+      if (ledger.length > 0) {
+        await client.query('INSERT INTO "delivery_ledger" ("clientId", "committedUTC", "entries") VALUES ($1, $2, $3)', [
+          this.options.clientId,
+          formatMicrosUTC(Date.now() * 1000),
+          JSON.stringify(ledger),
+        ]);
+        if (++this.batchesSincePrune >= 100) {
+          this.batchesSincePrune = 0;
+          await client.query(
+            `DELETE FROM "delivery_ledger" WHERE "clientId" = $1 AND "batchId" <=
+               (SELECT MAX("batchId") FROM "delivery_ledger" WHERE "clientId" = $1) - $2`,
+            [this.options.clientId, LEDGER_KEEP_BATCHES],
+          );
+        }
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    for (const [k, v] of staged.meta) this.sensorMeta.set(k, v);
+    for (const [k, v] of staged.micros) this.lastMicros.set(k, v);
+    for (const [k, v] of staged.deliveries) this.deliveries.set(k, v);
+    for (const id of staged.released) this.held.delete(id);
+    return outcome;
+  }
+
+  /** QoS 2 messages about to be acknowledged with PUBREC: committed first (rejects on failure). */
+  async holdQos2(messages: readonly HeldQos2Message[]): Promise<void> {
+    const client = await this.connect();
+    await client.query(
+      `INSERT INTO "qos2_incoming" ("clientId", "packetId", "topic", "payload", "receivedMicros", "dup", "retain")
+         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bytea[], $5::bigint[], $6::bool[], $7::bool[])
+         ON CONFLICT ("clientId", "packetId") DO UPDATE SET "topic" = EXCLUDED."topic", "payload" = EXCLUDED."payload",
+           "receivedMicros" = EXCLUDED."receivedMicros", "dup" = EXCLUDED."dup", "retain" = EXCLUDED."retain"`,
+      [
+        this.options.clientId,
+        messages.map((m) => m.packetId),
+        messages.map((m) => m.topic),
+        messages.map((m) => m.payload),
+        messages.map((m) => m.receivedMicros),
+        messages.map((m) => m.dup),
+        messages.map((m) => m.retain),
+      ],
+    );
+    for (const m of messages) this.held.set(m.packetId, m);
+  }
+
+  /** Answered from memory (mirrors qos2_incoming for our client id). */
+  heldQos2(packetId: number): HeldQos2Message | undefined {
+    return this.held.get(packetId);
+  }
+
+  allHeldQos2(): HeldQos2Message[] {
+    return [...this.held.values()].sort((a, b) => a.receivedMicros - b.receivedMicros);
+  }
+
+  private async insertReadings(client: pg.Client, readings: Array<{ r: Reading; micros: number }>, stagedMicros: Map<string, number>): Promise<void> {
+    let pending = readings;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > MAX_PK_BUMPS) throw new Error(`could not find a free timestamp for sensor ${pending[0]!.r.sensorName}`);
+      const res = await client.query<{ sensorName: string; recordWrittenUTC: string }>(
+        `INSERT INTO "ECCTempHum" ("recordWrittenUTC", "dewPointF", "temperatureF", "relHumidityPercent", "battVoltage",
+           "battPercent", "apRSSI", "sensorName")
+           SELECT * FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::int[], $8::text[])
+           ON CONFLICT DO NOTHING RETURNING "sensorName", "recordWrittenUTC"`,
+        [
+          pending.map((x) => formatMicrosUTC(x.micros)),
+          pending.map((x) => x.r.dewPointF ?? null),
+          pending.map((x) => x.r.temperatureF ?? null),
+          pending.map((x) => x.r.relHumidityPercent ?? null),
+          pending.map((x) => x.r.battVoltage ?? null),
+          pending.map((x) => x.r.battPercent ?? null),
+          pending.map((x) => (x.r.apRSSI === null || x.r.apRSSI === undefined ? null : Math.round(x.r.apRSSI))),
+          pending.map((x) => x.r.sensorName),
+        ],
+      );
+      if (res.rowCount === pending.length) return;
+      // Keys taken (by another listener, or earlier rows): move those readings on by 1 µs and retry.
+      const inserted = new Set(res.rows.map((row) => `${row.sensorName}\0${row.recordWrittenUTC}`));
+      const next: Array<{ r: Reading; micros: number }> = [];
+      for (const x of pending) {
+        if (inserted.has(`${x.r.sensorName}\0${formatMicrosUTC(x.micros)}`)) continue;
+        const micros = Math.max(x.micros + 1, (stagedMicros.get(x.r.sensorName) ?? -1) + 1);
+        x.micros = micros;
+        stagedMicros.set(x.r.sensorName, micros);
+        next.push(x);
+      }
+      pending = next;
+    }
+  }
+
+  private async insertSensorRows(client: pg.Client, readings: Array<{ r: Reading; micros: number }>, staged: Map<string, SensorMeta>): Promise<number> {
+    const rows: Array<{ at: string; name: string; meta: SensorMeta }> = [];
+    for (const { r, micros } of readings) {
+      if (r.location === undefined && r.macAddress === undefined && r.softwareVersion === undefined) continue;
+      const meta: SensorMeta = { location: r.location ?? null, mac: r.macAddress ?? null, version: r.softwareVersion ?? null };
+      const last = staged.get(r.sensorName) ?? this.sensorMeta.get(r.sensorName);
+      if (last && last.location === meta.location && last.mac === meta.mac && last.version === meta.version) continue;
+      staged.set(r.sensorName, meta);
+      rows.push({ at: formatMicrosUTC(micros), name: r.sensorName, meta });
+    }
+    if (rows.length === 0) return 0;
+    await client.query(
+      `INSERT INTO "ECCTempHumSensor" ("recordWrittenUTC", "sensorName", "location", "MACaddress", "softwareVersion")
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
+      [rows.map((x) => x.at), rows.map((x) => x.name), rows.map((x) => x.meta.location), rows.map((x) => x.meta.mac), rows.map((x) => x.meta.version)],
+    );
+    return rows.length;
+  }
+
+  private async loadCaches(client: pg.Client): Promise<void> {
+    const meta = await client.query<{ name: string; location: string | null; mac: string | null; version: string | null }>(
+      `SELECT DISTINCT ON ("sensorName") "sensorName" AS name, "location", "MACaddress" AS mac, "softwareVersion" AS version
+         FROM "ECCTempHumSensor" ORDER BY "sensorName", "recordWrittenUTC" DESC`,
+    );
+    this.sensorMeta.clear();
+    for (const r of meta.rows) this.sensorMeta.set(r.name, { location: r.location, mac: r.mac, version: r.version });
+    const ledger = await client.query<{ entries: string }>(
+      `SELECT "entries" FROM "delivery_ledger" WHERE "clientId" = $1 ORDER BY "batchId" DESC LIMIT ${LEDGER_KEEP_BATCHES}`,
+      [this.options.clientId],
+    );
+    this.deliveries.clear();
+    for (const row of ledger.rows.reverse()) {
+      try {
+        for (const [id, digest] of JSON.parse(row.entries) as Array<[number, string]>) this.deliveries.set(id, digest);
+      } catch {
+        /* a damaged ledger row only weakens duplicate suppression for that batch */
+      }
+    }
+    const held = await client.query<{ packetId: number; topic: string; payload: Buffer; receivedMicros: string; dup: boolean; retain: boolean }>(
+      'SELECT "packetId", "topic", "payload", "receivedMicros", "dup", "retain" FROM "qos2_incoming" WHERE "clientId" = $1',
+      [this.options.clientId],
+    );
+    this.held.clear();
+    for (const h of held.rows) {
+      this.held.set(h.packetId, { packetId: h.packetId, topic: h.topic, payload: h.payload, receivedMicros: Number(h.receivedMicros), dup: h.dup, retain: h.retain });
+    }
+  }
+
+  /** The open connection, or a new one when there is none or the last one broke. */
+  private async connect(): Promise<pg.Client> {
+    if (this.client && !this.broken) return this.client;
+    const old = this.client;
+    this.client = undefined;
+    if (old) old.end().catch(() => undefined);
+    const client = new pg.Client({
+      connectionString: this.options.url,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
+      application_name: `mqtt-iot-listener ${this.options.clientId}`.slice(0, 63),
+    });
+    // A dropped connection is noticed here and by the next query; without a listener it would crash the process.
+    client.on('error', (err) => {
+      this.broken = true;
+      this.options.log?.warn(`PostgreSQL connection lost: ${redactError(err, this.options.url)}`);
+    });
+    client.on('end', () => {
+      if (this.client === client) this.broken = true;
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw new Error(`cannot connect to ${this.description}: ${redactError(err, this.options.url)}`);
+    }
+    this.client = client;
+    this.broken = false;
+    return client;
+  }
+}
+
+/** An error's message with the URL's password taken out (pg may quote parts of the connection string). */
+export function redactError(err: unknown, url: string): string {
+  let text = err instanceof Error ? err.message : String(err);
+  try {
+    const pw = decodeURIComponent(new URL(url).password);
+    if (pw) text = text.split(pw).join('****');
+  } catch {
+    /* not a URL: nothing to take out */
+  }
+  return text;
+}
