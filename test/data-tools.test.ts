@@ -160,6 +160,11 @@ describe('import', () => {
       }
     }
     expect(readdirSync(dir).filter((n) => n.includes('unpacked'))).toEqual([]);
+    for (const cmd of [['import', whole], ['export']]) {
+      const r = cli(['-d', 'postgres://listener:pw@127.0.0.1:1/sensors', ...cmd]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/works on SQLite databases/);
+    }
   });
 });
 
