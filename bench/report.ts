@@ -182,6 +182,13 @@ export function formatTable(p: Plan, machine: Record<string, unknown>, fig: Fig,
     add('  database file per million readings (incl. delivery ledger)', fig(`${key}.fileMBPerMillion`), 'MB');
     add('  readings tables + indexes per million readings', fig(`${key}.readingMBPerMillion`), 'MB');
   }
+  if (fig('page.usableMs.1y')) {
+    add(`web page, ${p.page.sensors} sensors × ${p.page.days} d (${cell(fig('page.readings'))} readings): usable, default view`, fig('page.usableMs.24h'), 'ms');
+    add('  usable, 1 y chart of one sensor', fig('page.usableMs.1y'), 'ms');
+    add('    API time for /api/sensors and the readings (summed; they overlap)', fig('page.apiMs.1y'), 'ms');
+    add('  1 y view: readings response', fig('page.readingsKB.1y'), 'KB');
+    add('  1 y view: whole page as sent (HTML, JS, CSS, uPlot gzipped; API JSON)', fig('page.pageKB.1y'), 'KB');
+  }
   out.push('', table(['measure', 'median (min–max)', 'unit'], other));
 
   out.push(

@@ -1,8 +1,7 @@
 // The composition root: the only module that knows every part. start() wires
 // broker -> decoder -> writer -> SQLite; stop() takes them down in the order that loses nothing:
 // stop taking messages, commit what is queued (acknowledging it), disconnect, close the database.
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import type { LookupFunction } from 'node:net';
 import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
@@ -12,6 +11,7 @@ import { alertsRoutes } from './alerts/alerts-route.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
 import { AvailabilityTracker } from './availability/availability-tracker.js';
 import { HttpService } from './http/http-service.js';
+import { WebPage } from './http/static.js';
 import type { MailCredentials } from './alerts/mail-account.js';
 import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
 import { MessageDecoder, type DecodeResult } from './decoders/index.js';
@@ -23,6 +23,7 @@ import { MqttDebugLog } from './logging/mqtt-debug-log.js';
 import { Recovery } from './recovery/index.js';
 import { resolveRecoveryConfig } from './recovery/options.js';
 import type { Logger } from './logging/types.js';
+import { rereadBrokerAccessFiles } from './mqtt/broker-access-flags.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
 import { DurableIncomingStore } from './mqtt/qos2-store.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
   timers?: Timers;
   /** Called when the app hits an unrecoverable error (e.g. broker refused credentials). */
   onFatal?: (err: Error) => void;
+  /** Name resolution for the broker host (tests: a name that resolves only later). */
+  lookup?: LookupFunction;
 }
 
 export class ListenerApp {
@@ -65,6 +68,7 @@ export class ListenerApp {
   private summary: ActivitySummary | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
+  private readonly startAbort = new AbortController();
   /** Last message seen (any kind), for the watchdog and status. */
   readonly activity = { messages: 0, readings: 0, rejected: 0, ignored: 0, lastMessageAt: 0, lastSensor: '' };
   private readonly decoder: MessageDecoder;
@@ -196,17 +200,28 @@ export class ListenerApp {
       await this.startSensorAlerts();
 
       if (c.embeddedBroker) {
-        const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
-        if (c.mqtt.username !== undefined) brokerOptions.username = c.mqtt.username;
-        if (c.mqtt.password !== undefined) brokerOptions.password = c.mqtt.password;
-        this.broker = new EmbeddedBroker(brokerOptions);
+        const brokerLog = this.logger.child('broker');
+        const a = c.brokerAccess;
+        this.broker = new EmbeddedBroker({
+          host: c.embeddedBrokerHost,
+          port: c.port,
+          access: {
+            listener: { username: c.mqtt.username, password: c.mqtt.password, clientId: c.clientId },
+            users: a.users,
+            ...(a.acl ? { acl: a.acl } : {}),
+            allowAnonymous: a.allowAnonymous,
+            publishFilters: this.devicePublishFilters(),
+          },
+          maxClients: a.maxClients,
+          maxPacketBytes: a.maxPacketBytes,
+          log: brokerLog,
+        });
         await this.broker.start();
-        this.logger
-          .child('mqtt')
-          .info(`embedded broker listening on ${this.broker.host}:${this.broker.port}${c.mqtt.username ? ' (credentials required)' : ''}`);
+        const who = this.broker.access.open ? 'open to clients on this computer' : `${a.users.length} device user(s)${c.mqtt.username ? ' + the listener\'s user' : ''}${a.acl ? `, ACL ${a.aclFile}` : ''}`;
+        brokerLog.info(`embedded broker listening on ${this.broker.host}:${this.broker.port} (${who}; at most ${a.maxClients} clients, packets up to ${a.maxPacketBytes} bytes)`);
+        if (a.allowAnonymous) brokerLog.warn(`embedded broker lets anonymous clients in (--embedded-broker-allow-anonymous): anyone who reaches ${this.broker.host}:${this.broker.port} may publish readings`);
       }
 
-      if (!c.embeddedBroker) await checkBrokerResolves(c.broker);
       const mqttLog = this.logger.child('mqtt');
       if (c.mqttDebugLog !== undefined) {
         const rotateLog = this.logger.child('rotate');
@@ -230,6 +245,7 @@ export class ListenerApp {
       await this.storeHeldQos2(backend.allHeldQos2(), storeLog, 'received before the last stop');
       this.recoveryPart = this.newRecovery();
       this.recoveryPart?.start();
+      this.broker?.access.setPublishFilters(this.devicePublishFilters());
       this.listener = new MqttListener(
         {
           host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
@@ -239,13 +255,15 @@ export class ListenerApp {
           insecure: c.insecure,
           clientId: c.clientId,
           cleanSession: c.cleanSession,
-          topics: [...(c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics), ...availabilityTopics],
+          topics: c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics,
           qos: c.qos,
+          qos0Topics: availabilityTopics,
           ...(c.mqtt.username !== undefined ? { username: c.mqtt.username } : {}),
           ...(c.mqtt.password !== undefined ? { password: c.mqtt.password } : {}),
           keepaliveSeconds: c.keepaliveSeconds,
           retryAuthFailures: c.retryAuthFailures,
           incomingStore: this.qos2Store,
+          ...(this.deps.lookup ? { lookup: this.deps.lookup } : {}),
           ...this.recoveryPart?.listenerHooks(),
         },
         this.sink(),
@@ -256,6 +274,8 @@ export class ListenerApp {
       if (c.http) {
         this.http = new HttpService(this, c.http, this.logger.child('http'));
         this.http.addRoutes(alertsRoutes(c.lastNoticeFile, () => this.sensorAlerts?.snapshot()));
+        const page = new WebPage();
+        this.http.addFallback((req, res) => page.handle(req, res));
         await this.http.start();
       }
       this.listener.start();
@@ -266,6 +286,14 @@ export class ListenerApp {
       await this.stop();
       throw err;
     }
+  }
+
+  /**
+   * Topics device users may publish to on the embedded broker: what the listener reads. Other
+   * features that subscribe to more (availability, recovery) add their filters here.
+   */
+  private devicePublishFilters(): string[] {
+    return [...this.config.topics, ...(this.config.availabilityTopics ?? []), ...(this.recoveryPart?.listenerHooks().extraSubscriptions ?? [])];
   }
 
   /** A line in the app's log from the process around it (signals, the instance lock). */
@@ -287,6 +315,23 @@ export class ListenerApp {
     this.reloadMailCredentials();
     this.sensorAlerts?.reloadRules();
     await this.reloadMqttCredentials();
+    this.reloadBrokerUsers();
+  }
+
+  /** The embedded broker's users and ACL files: new logins and packets follow them at once. */
+  private reloadBrokerUsers(): void {
+    const a = this.config.brokerAccess;
+    if (!this.broker || (a.usersFile === undefined && a.aclFile === undefined)) return;
+    const log = this.logger!.child('broker');
+    const warnings: string[] = [];
+    try {
+      const { users, acl } = rereadBrokerAccessFiles(a, warnings);
+      this.broker.access.setRules(users, acl);
+      log.info(`broker users and ACL re-read: ${users.length} device user(s)${acl ? `, ${acl.users.size} ACL user(s)` : ''}; connected clients keep their session`);
+    } catch (err) {
+      log.error(`keeping the current broker users and ACL: ${(err as Error).message}`);
+    }
+    for (const w of warnings) log.warn(w);
   }
 
   private async reloadMqttCredentials(): Promise<void> {
@@ -433,7 +478,8 @@ export class ListenerApp {
    */
   private async openPostgres(store: PgReadingStore, log: Logger): Promise<void> {
     const timers = this.deps.timers ?? realTimers;
-    for (let attempt = 1; !this.stopping; attempt++) {
+    const abort = this.startAbort.signal;
+    for (let attempt = 1; !this.stopping && !abort.aborted; attempt++) {
       try {
         await store.open();
         if (attempt > 1) log.info(`PostgreSQL reachable after ${attempt} attempts`);
@@ -443,9 +489,28 @@ export class ListenerApp {
         if (attempt === 1 || delay < 30_000 || attempt % 10 === 0) {
           log.error(`cannot open the database: ${(err as Error).message}; retrying in ${Math.round(delay / 1000)} s (attempt ${attempt})`);
         }
-        await new Promise<void>((resolve) => timers.setTimeout(resolve, delay));
+        await new Promise<void>((resolve) => {
+          const timer = timers.setTimeout(done, delay);
+          function done(): void {
+            abort.removeEventListener('abort', onAbort);
+            resolve();
+          }
+          function onAbort(): void {
+            timers.clearTimeout(timer);
+            done();
+          }
+          abort.addEventListener('abort', onAbort);
+        });
       }
     }
+  }
+
+  /**
+   * A stop signal while start() still waits (for PostgreSQL at boot): start() returns at once
+   * without connecting, and the stop that follows finds nothing half-open.
+   */
+  cancelStart(): void {
+    this.startAbort.abort();
   }
 
   /** Watchdog + alerts: built before the listener starts so the mute state is loaded first. */
@@ -585,20 +650,6 @@ export class ListenerApp {
       },
       onDrain: (cb) => this.writer!.onDrain(cb),
     };
-  }
-}
-
-/**
- * A broker name that does not exist is a configuration mistake (exit 2), not an outage to wait
- * out; a temporary DNS failure (EAI_AGAIN) is left to the reconnect loop.
- */
-async function checkBrokerResolves(host: string): Promise<void> {
-  if (isIP(host)) return;
-  try {
-    await lookup(host);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTFOUND') throw new ConfigError(`broker host ${JSON.stringify(host)} does not resolve; check -b/--broker`);
   }
 }
 

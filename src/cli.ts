@@ -6,6 +6,7 @@ import { addSensorAlertOptions, sensorAlertFlags } from './alerts/sensor-alert-o
 import { ConfigError, DEFAULTS, describeConfig, isPostgresUrl, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
 import { addHttpOptions, parseStale, resolveHttpConfig, type HttpFlags } from './http/http-options.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
+import { addBrokerAccessOptions, brokerAccessFlags } from './mqtt/broker-access-flags.js';
 import { parseDecimal, parseDuration } from './numbers.js';
 import { addRecoveryOptions, resolveRecoveryConfig, type RecoveryFlags } from './recovery/options.js';
 import { formatStatus, readStatus } from './status.js';
@@ -68,7 +69,8 @@ Exit codes:
   0  normal stop (SIGINT/SIGTERM)
   1  internal error (a bug: please report it with the log), or a stop forced by
      a second signal or the 5 s stop deadline
-  2  bad configuration (flag, config or credentials file)
+  2  bad configuration (flag, config or credentials file); never a broker or mail
+     server that is down or whose name does not resolve (yet): those are retried
   3  unrecoverable runtime error (e.g. the broker refused the credentials)
   4  another instance is already running on the same database (<db>.lock)
 
@@ -117,7 +119,7 @@ function addListenerOptions(cmd: Command): Command {
     .option('--smtp-secure', 'TLS to the mail server from the first byte (the default, as Gmail on 465)')
     .option('--no-smtp-secure', 'plain connection to the mail server, upgraded with STARTTLS when the server offers it')
     .option('--smtp-insecure', 'do not verify the mail server certificate (self-signed test servers only)');
-  return addHttpOptions(withListener);
+  return addBrokerAccessOptions(addHttpOptions(withListener));
 }
 
 type CommanderOpts = Record<string, unknown>;
@@ -177,6 +179,7 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('smtpSecure', o['smtpSecure']);
   set('smtpInsecure', o['smtpInsecure']);
   set('shareGroup', o['shareGroup']);
+  set('brokerAccess', brokerAccessFlags(o));
   set('sensorAlerts', sensorAlertFlags(o));
   return raw;
 }
@@ -232,9 +235,10 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   program
     .command('check-config')
     .description('validate flags and files, print the effective configuration (secrets masked); exit 0 or 2')
-    .action((_opts, cmd: Command) => {
+    .action(async (_opts, cmd: Command) => {
       const warnings: string[] = [];
       const config = configFromCommand(cmd, warnings);
+      await (await import('./host-check.js')).checkHostsResolve(config);
       for (const w of warnings) io.err(`warning: ${w}`);
       io.out(JSON.stringify(describeConfig(config), null, 2));
       setExit(0);
@@ -284,6 +288,14 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       if (opts.json) io.out(JSON.stringify(status, null, 2));
       else for (const line of formatStatus(status)) io.out(line);
       setExit(status.stale ? 1 : 0);
+    });
+
+  program
+    .command('hash-password [user]')
+    .description('print a "user:$scrypt$…" line for --embedded-broker-users; the password is read from standard input or a prompt, never from the command line')
+    .action(async (user: string | undefined) => {
+      const { hashPasswordCommand } = await import('./mqtt/hash-password-command.js');
+      setExit(await hashPasswordCommand(user, io));
     });
 
   program

@@ -9,6 +9,7 @@ import { resolveDecoding, type DecodingConfig } from './decoders/decoding-config
 import { describeSensorAlerts, resolveSensorAlerts, type SensorAlertConfig, type SensorAlertFlags } from './alerts/sensor-alert-options.js';
 import type { RecoveryConfig } from './recovery/options.js';
 import type { HttpConfig } from './http/http-options.js';
+import { describeBrokerAccess, resolveBrokerAccess, type BrokerAccessConfig, type BrokerAccessFlags } from './mqtt/broker-access-flags.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 2;
@@ -106,13 +107,16 @@ export interface Config {
   availabilityTopics?: string[];
   /** Per-sensor alerts (silence, battery, rules); undefined = none asked for. */
   sensorAlerts?: SensorAlertConfig;
+  /** The embedded broker's users, ACL and limits (src/mqtt/broker-access-flags.ts). */
+  brokerAccess: BrokerAccessConfig;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'decoding' | 'sensorAlerts'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'decoding' | 'sensorAlerts' | 'brokerAccess'>> & {
   clientId?: string;
   mappingFile?: string;
   sensorAlerts?: SensorAlertFlags;
+  brokerAccess?: BrokerAccessFlags;
 };
 
 export interface ResolveContext {
@@ -123,16 +127,19 @@ export interface ResolveContext {
   warnings?: string[];
 }
 
-/** Lines of a credentials file without blanks and `#` comments, each trimmed. */
-export function credentialLines(path: string): string[] {
-  let text: string;
+/** The text of a file the user named; unreadable = ConfigError "cannot read <what> <path>: …". */
+export function readConfigText(path: string, what: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`cannot read credentials file ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`);
+    throw new ConfigError(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`);
   }
-  return text
+}
+
+/** Lines of a credentials file without blanks and `#` comments, each trimmed. */
+export function credentialLines(path: string): string[] {
+  return readConfigText(path, 'credentials file')
     .replace(/^\uFEFF/, '')
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -224,6 +231,9 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   if (raw.caFile !== undefined && !existsSync(raw.caFile)) throw new ConfigError(`--ca-file ${raw.caFile} does not exist`);
   const broker = (raw.broker ?? DEFAULTS.broker).trim();
   if (broker === '') throw new ConfigError('--broker is empty: give a host name or address');
+  const mqtt = readMqttCredentials(credentialsFile, ctx.explicit.has('credentialsFile'), env, ctx.warnings);
+  const embeddedBroker = raw.embeddedBroker ?? false;
+  const embeddedBrokerHost = raw.embeddedBrokerHost ?? DEFAULTS.embeddedBrokerHost;
   const config: Config = {
     logFile: raw.logFile ?? DEFAULTS.logFile,
     dbFile,
@@ -249,17 +259,18 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     insecure: raw.insecure ?? false,
     logLevel: raw.logLevel ?? DEFAULTS.logLevel,
     console: raw.console ?? true,
-    embeddedBroker: raw.embeddedBroker ?? false,
-    embeddedBrokerHost: raw.embeddedBrokerHost ?? DEFAULTS.embeddedBrokerHost,
+    embeddedBroker,
+    embeddedBrokerHost,
     durable: raw.durable ?? false,
     acceptRetained: raw.acceptRetained ?? false,
     retryAuthFailures: raw.retryAuthFailures ?? false,
     keepaliveSeconds: raw.keepaliveSeconds ?? DEFAULTS.keepaliveSeconds,
-    mqtt: readMqttCredentials(credentialsFile, ctx.explicit.has('credentialsFile'), env, ctx.warnings),
+    mqtt,
     smtpHost: (raw.smtpHost ?? DEFAULTS.smtpHost).trim(),
     smtpSecure: raw.smtpSecure ?? true,
     smtpPort: raw.smtpPort ?? (raw.smtpSecure === false ? DEFAULTS.smtpStartTlsPort : DEFAULTS.smtpPort),
     smtpInsecure: raw.smtpInsecure ?? false,
+    brokerAccess: resolveBrokerAccess(raw.brokerAccess ?? {}, { embeddedBroker, host: embeddedBrokerHost, listenerUser: mqtt.username, warnings: ctx.warnings ?? [] }),
   };
   if (config.smtpHost === '') throw new ConfigError('--smtp-host is empty: give the mail server host name');
   const mail = readMailCredentials(config.gmailCredentialsFile, config.gmailCredentialsExplicit, ctx.warnings);
@@ -316,13 +327,14 @@ export function maskUrlPassword(url: string): string {
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, mail, http, sensorAlerts, ...rest } = config;
+  const { mqtt, mail, http, sensorAlerts, brokerAccess, ...rest } = config;
   if (rest.postgresUrl !== undefined) {
     rest.postgresUrl = maskUrlPassword(rest.postgresUrl);
     rest.dbFile = rest.postgresUrl;
   }
   return {
     ...rest,
+    brokerAccess: describeBrokerAccess(brokerAccess),
     http: http ? { ...http, auth: http.auth ? { user: http.auth.user, password: '********' } : null } : null,
     mqtt: {
       username: mqtt.username ?? null,

@@ -374,6 +374,25 @@ describe('rules across a restart', () => {
   });
 });
 
+describe('other firmwares', () => {
+  it('a Zigbee2MQTT reading without a battery value never counts as "battery low"; its temperature is judged by the rules', async () => {
+    const dir = tempDir('sensor-alerts-');
+    const rules = join(dir, 'rules.json');
+    writeFileSync(rules, JSON.stringify([{ sensor: '*', when: 'temperatureF < 40' }]));
+    const r = await rig({ batteryLowPercent: 15, rulesFile: rules }, { dir, raw: { topics: ['ECCTempHum', 'zigbee2mqtt/#=z2m'] } });
+    const pub = await publisher(r.broker.port);
+    // 2 °C = 35.6 °F; no "battery": stored as NULL (the merger may wait for it until its window closes).
+    await pub.publishAsync('zigbee2mqtt/Cellar', JSON.stringify({ temperature: 2, humidity: 60 }), { qos: 1 });
+    await pub.endAsync();
+    for (let i = 0; i < 20 && r.app.readingWriter!.totals.stored === 0; i++) await cycles(r, 1);
+    await cycles(r, 1);
+    await waitFor(() => r.smtp.mails.length === 1, 15_000, 'rule digest');
+    expect(problems(r).map((p) => `${p.sensor} ${p.kind}`)).toEqual(['Cellar temperatureF < 40']);
+    expect(r.smtp.mails[0]!.text).toMatch(/Cellar +temperatureF < 40: temperatureF is 35\.6/);
+    expect(r.smtp.mails[0]!.text).not.toContain('battery');
+  });
+});
+
 describe('with PostgreSQL (-d postgres://…)', () => {
   it('a sensor that reported before a restart and never since is found silent: its last reading is read from PostgreSQL', async () => {
     const server = new PostgresServer({ fsync: false });

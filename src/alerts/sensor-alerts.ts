@@ -4,7 +4,7 @@
 // (sensor, kind) is muted for -s after it was mailed; a recovery line is sent only for a problem
 // whose line went out. Problems, mutes and undelivered lines live in the state file, so a restart
 // neither repeats a mail nor loses a recovery notice.
-import type { IncomingMessage } from '../store/reading-store.js';
+import { otherReadings, type BatchOutcome, type IncomingMessage } from '../store/reading-store.js';
 import type { Logger } from '../logging/types.js';
 import type { Timers } from '../timers.js';
 import type { AlertMailer } from './alert-mailer.js';
@@ -16,6 +16,9 @@ import { batteryRule, readRulesFile, type AlertRule } from './rules.js';
 import type { SensorAlertConfig } from './sensor-alert-options.js';
 import { problemKey, SensorConditions, SILENT, type Finding } from './sensor-conditions.js';
 import { WebhookSender } from './webhook.js';
+
+/** otherReadings() counts ignored messages into an outcome; ours is thrown away. */
+const SCRATCH: BatchOutcome = { stored: 0, rejected: 0, duplicates: 0, ignored: 0, sensorRows: 0 };
 
 export interface SensorAlertsOptions {
   config: SensorAlertConfig;
@@ -94,7 +97,12 @@ export class SensorAlerts {
     if (!this.running) return;
     const at = this.o.timers.now();
     for (const item of items) {
-      if (item.result.kind === 'reading') this.conditions.noteReading(item.result.reading.sensorName, item.result.reading, at);
+      const r = item.result;
+      if (r.kind === 'reading') this.conditions.noteReading(r.reading.sensorName, r.reading, at);
+      else if (r.kind !== 'rejection') {
+        // Several readings in one message, or a part stored as its own row: the rows the store wrote.
+        for (const reading of otherReadings(r, SCRATCH)) this.conditions.noteReading(reading.sensorName, reading, at);
+      }
     }
   }
 

@@ -4,6 +4,7 @@
 // (cardinality). Counters mirror the listener's own totals at scrape time, so the hot path pays
 // nothing for them; only the two histograms are fed, once per commit, by the writer's observer hook.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BrokerAccessCounters } from '../mqtt/broker-access.js';
 import type { IncomingMessage } from '../store/reading-store.js';
 import { nowMicros } from '../store/time.js';
 import { databaseBytes } from './health.js';
@@ -16,9 +17,8 @@ export class ListenerMetrics {
   readonly registry = new Registry();
   private readonly commitDuration: Histogram;
   private readonly latency: Histogram;
-  private observer: ((ms: number, items: readonly IncomingMessage[]) => void) | undefined;
 
-  constructor(private readonly app: ListenerParts) {
+  constructor(app: ListenerParts) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
     const counter = (name: string, help: string, read: () => number): void => {
@@ -57,6 +57,26 @@ export class ListenerMetrics {
     gauge('pending_messages', 'messages received and not yet committed (so not yet acknowledged)', () => app.readingWriter?.pending ?? 0);
     gauge('mqtt_connected', '1 while connected to the broker', () => (app.mqtt?.connected ? 1 : 0));
     gauge('database_bytes', 'database size on disk (main file + WAL)', () => databaseBytes(app.config.dbFile));
+    // The embedded broker's refusals, one series per kind (a fixed set of five label values).
+    const refusals: Array<[string, keyof BrokerAccessCounters]> = [
+      ['login', 'refusedLogins'],
+      ['publish', 'refusedPublishes'],
+      ['subscribe', 'refusedSubscriptions'],
+      ['connection_limit', 'refusedConnections'],
+      ['oversized_packet', 'oversizedPackets'],
+    ];
+    new Counter({
+      name: `${NS}embedded_broker_refused_total`,
+      help: 'what the embedded broker refused: logins, publishes and subscriptions not allowed, connections over the limit, oversized packets',
+      labelNames: ['what'],
+      registers: [r],
+      collect() {
+        this.reset();
+        const c = app.embeddedBroker?.counters;
+        if (!c) return;
+        for (const [what, key] of refusals) this.inc({ what }, c[key]);
+      },
+    });
     this.commitDuration = new Histogram({
       name: `${NS}commit_duration_seconds`,
       help: 'duration of one database commit (a batch of messages)',
@@ -71,24 +91,12 @@ export class ListenerMetrics {
     });
   }
 
-  /** Starts observing commits (the writer exists once the app has started). */
-  attach(): void {
-    const writer = this.app.readingWriter;
-    if (!writer || this.observer) return;
-    this.observer = (ms, items) => {
-      this.commitDuration.observe(ms / 1000);
-      const now = nowMicros();
-      for (const item of items) this.latency.observe(Math.max(0, now - item.receivedMicros) / 1e6);
-    };
-    writer.commitObservers.push(this.observer);
-  }
-
-  detach(): void {
-    const list = this.app.readingWriter?.commitObservers;
-    const at = list && this.observer ? list.indexOf(this.observer) : -1;
-    if (at >= 0) list!.splice(at, 1);
-    this.observer = undefined;
-  }
+  /** A commit observer for the writer (ReadingWriter.commitObservers): feeds the two histograms. */
+  readonly observe = (ms: number, items: readonly IncomingMessage[]): void => {
+    this.commitDuration.observe(ms / 1000);
+    const now = nowMicros();
+    for (const item of items) this.latency.observe(Math.max(0, now - item.receivedMicros) / 1e6);
+  };
 
   routes(): Route[] {
     return [
