@@ -255,6 +255,8 @@ async function bigDatabase(p: Plan, has: (s: Section) => boolean, r: Results, se
   const reads = r.last('reads.readingsPerSec');
   if (big !== undefined && empty !== undefined && has('growth')) r.add('ratio.growth.bigOverEmpty', big / empty);
   if (big !== undefined && reads !== undefined && has('reads')) r.add('ratio.reads.withOverWithout', reads / big);
+}
+
 async function pageRound(p: Plan, r: Results): Promise<void> {
   await attempt(r, `web page: ${p.page.sensors} sensors × ${p.page.days} d, ${p.page.loads} cold load(s) per view`, async () => {
     const x = await pageLoad(p.page);
