@@ -1,6 +1,6 @@
 // What a bench run measures and how much: the quick smoke run (CI) and the full run.
 
-export const SECTIONS = ['sqlite', 'raw', 'ours', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'million', 'http'] as const;
+export const SECTIONS = ['sqlite', 'raw', 'ours', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'million', 'http', 'postgres'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Plan {

@@ -3,6 +3,7 @@
 import type { Plan, Target } from './plan.js';
 import { LAUNCHER_NODE_FLAGS } from './lib/listener-process.js';
 import type { Figure } from './lib/stats.js';
+import { postgresRows } from './postgres-scenarios.js';
 
 type Fig = (key: string) => Figure | undefined;
 
@@ -74,6 +75,7 @@ export function formatTable(p: Plan, machine: Record<string, unknown>, fig: Fig,
       '',
     ]);
   }
+  throughput.push(...postgresRows(fig, cell, pctCell));
   if (fig('original.storedPerSec')) {
     throughput.push(['original design (QoS 0, open/insert/commit/close per message)', cell(fig('original.storedPerSec')), '', '', '', '', '', '']);
   }
