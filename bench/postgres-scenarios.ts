@@ -135,16 +135,24 @@ export interface SectionHooks {
   add(key: string, value: number): void;
   last(key: string): number | undefined;
   attempt(what: string, fn: () => Promise<void>): Promise<void>;
-  /** The same round's SQLite QoS 1 run (run.ts's oursThroughput), readings/s. */
-  sqliteQos1(count: number): Promise<number>;
+  /** An SQLite QoS 1 run of `count` readings (run.ts's oursThroughput). */
+  sqliteQos1(count: number): Promise<{ readingsPerSec: number; cpuSecPer100k: number }>;
 }
 
 /** One round of the section: SQLite (taken from the round's `ours` run when it had one), then PostgreSQL. */
 export async function postgresRound(p: PostgresPlan, h: SectionHooks): Promise<void> {
   const load = { count: p.count, sensors: p.sensors, publishers: p.publishers, rate: 0 };
   const sameRound = h.last('ours.qos1.normal.readingsPerSec');
-  if (sameRound !== undefined) h.add('postgres.sqlite.readingsPerSec', sameRound);
-  else await h.attempt(`SQLite, 1 listener, QoS 1 (${p.count} readings)`, async () => h.add('postgres.sqlite.readingsPerSec', await h.sqliteQos1(p.count)));
+  if (sameRound !== undefined) {
+    h.add('postgres.sqlite.readingsPerSec', sameRound);
+    h.add('postgres.sqlite.cpuPer100k', h.last('ours.qos1.normal.cpuPer100k') ?? Number.NaN);
+  } else {
+    await h.attempt(`SQLite, 1 listener, QoS 1 (${p.count} readings)`, async () => {
+      const x = await h.sqliteQos1(p.count);
+      h.add('postgres.sqlite.readingsPerSec', x.readingsPerSec);
+      h.add('postgres.sqlite.cpuPer100k', x.cpuSecPer100k);
+    });
+  }
 
   let server: PostgresServer | undefined;
   await h.attempt('PostgreSQL: initdb and start (fsync on)', async () => {
@@ -174,7 +182,7 @@ export async function postgresRound(p: PostgresPlan, h: SectionHooks): Promise<v
 export function postgresRows(fig: (key: string) => Figure | undefined, cell: (f: Figure | undefined, digits?: number) => string, pctCell: (f: Figure | undefined) => string): string[][] {
   const rows: string[][] = [];
   if (fig('postgres.sqlite.readingsPerSec')) {
-    rows.push(['postgres section: SQLite, 1 listener, QoS 1 (same round)', cell(fig('postgres.sqlite.readingsPerSec')), '', '', '', '', '', '']);
+    rows.push(['postgres section: SQLite, 1 listener, QoS 1 (same round)', cell(fig('postgres.sqlite.readingsPerSec')), '', cell(fig('postgres.sqlite.cpuPer100k'), 1), '', '', '', '']);
   }
   for (const n of [1, 2, 3, 4, 5, 6]) {
     const k = `postgres.pg${n}`;

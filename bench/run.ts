@@ -192,7 +192,7 @@ async function round(p: Plan, only: Set<Section>, r: Results): Promise<void> {
       add: (k, v) => r.add(k, v),
       last: (k) => r.last(k),
       attempt: (what, fn) => attempt(r, what, fn),
-      sqliteQos1: async (count) => (await S.oursThroughput({ qos: 1, durable: false, load: { ...load, count }, limits: BENCH_LIMITS })).readingsPerSec,
+      sqliteQos1: async (count) => S.oursThroughput({ qos: 1, durable: false, load: { ...load, count }, limits: BENCH_LIMITS, nodeArgs: [] }),
     });
   }
 }
