@@ -3,7 +3,7 @@
 // listeners of one share group (`--share-group bench`, each its own client id), beside the same
 // round's SQLite figure. PostgreSQL is a private Debian instance with production settings: fsync,
 // synchronous_commit and full_page_writes on (PostgreSQL's defaults), so a commit is on disk.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -42,6 +42,8 @@ export interface PgRunResult {
   seconds: number;
   /** Listener CPU (all members) per 100 000 readings. */
   cpuSecPer100k: number;
+  /** PostgreSQL's CPU (postmaster and all its processes) per 100 000 readings. */
+  pgCpuSecPer100k: number;
   peakRssMB: number;
   machineBusy: number;
   lost: number;
@@ -64,11 +66,26 @@ async function createDatabase(server: PostgresServer, name: string): Promise<str
   return server.url(name);
 }
 
+/** CPU seconds of a process and its direct children (PostgreSQL: the postmaster and its backends). */
+function treeCpuSeconds(root: number): number {
+  let total = cpuSeconds(root);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === root) total += cpuSeconds(Number(entry)) || 0;
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return total;
+}
+
 let runNumber = 0;
 
 /** One run: `listeners` listener processes store `load` (QoS 1) into a fresh database of `server`. */
 export async function pgThroughput(server: PostgresServer, listeners: number, load: Omit<Load, 'qos'>): Promise<PgRunResult> {
-  const url = await createDatabase(server, `bench_${process.pid}_${++runNumber}`);
+  const url = await createDatabase(server, `bench_${process.pid}_${++runNumber}_${Math.random().toString(36).slice(2, 8)}`);
   const broker = new Mosquitto(BENCH_LIMITS);
   await broker.start();
   const dirs: string[] = [];
@@ -97,10 +114,12 @@ export async function pgThroughput(server: PostgresServer, listeners: number, lo
     await group.ready();
     const pids = members.map((m) => m.pid);
     const cpu0 = pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
+    const pgCpu0 = treeCpuSeconds(server.pid!);
     const m0 = machineCpu();
     group.go();
     const doneAt = await watcher.waitForCount(load.count, deadlineFor(load.count));
     const cpu = pids.reduce((s, pid) => s + cpuSeconds(pid), 0) - cpu0;
+    const pgCpu = treeCpuSeconds(server.pid!) - pgCpu0;
     const busy = machineBusy(m0, machineCpu());
     const peakRssMB = Math.max(...pids.map((pid) => memoryMB(pid).peak));
     const pubs = await group.done(10_000);
@@ -116,6 +135,7 @@ export async function pgThroughput(server: PostgresServer, listeners: number, lo
       readingsPerSec: load.count / seconds,
       seconds,
       cpuSecPer100k: (cpu / load.count) * 100_000,
+      pgCpuSecPer100k: (pgCpu / load.count) * 100_000,
       peakRssMB,
       machineBusy: busy,
       lost: load.count - db.distinctMessages,
@@ -167,6 +187,7 @@ export async function postgresRound(p: PostgresPlan, h: SectionHooks): Promise<v
         const k = `postgres.pg${n}`;
         h.add(`${k}.readingsPerSec`, x.readingsPerSec);
         h.add(`${k}.cpuPer100k`, x.cpuSecPer100k);
+        h.add(`${k}.pgCpuPer100k`, x.pgCpuSecPer100k);
         h.add(`${k}.peakRssMB`, x.peakRssMB);
         h.add(`${k}.machineBusy`, x.machineBusy);
         h.add(`${k}.lost`, x.lost);
@@ -192,7 +213,7 @@ export function postgresRows(fig: (key: string) => Figure | undefined, cell: (f:
       `PostgreSQL (fsync on), ${n} listener${n > 1 ? 's, one share group' : ''}, QoS 1 (${lost})`,
       cell(fig(`${k}.readingsPerSec`)),
       '',
-      cell(fig(`${k}.cpuPer100k`), 1),
+      `${cell(fig(`${k}.cpuPer100k`), 1)} + PostgreSQL ${cell(fig(`${k}.pgCpuPer100k`), 1)}`,
       cell(fig(`${k}.peakRssMB`)),
       '',
       '',
