@@ -16,6 +16,10 @@ import { messageDigest, rejectPayload, type BatchOutcome, type HeldQos2Message, 
 import { formatMicrosUTC } from '../time.js';
 import { maskUrlPassword } from '../../config.js';
 import { ensurePgSchema } from './schema.js';
+import {
+  INSERT_READINGS, INSERT_REJECTS, INSERT_SENSOR_ROWS, LEDGER_KEEP_BATCHES, PRUNE_WHERE, readingColumns, sensorColumns,
+  type RejectColumns, type SensorMeta, type SensorRow,
+} from './batch-sql.js';
 
 export interface PgStoreOptions {
   /** postgres://user:password@host:port/db (password also from PGPASSWORD or ~/.pgpass). */
@@ -27,56 +31,8 @@ export interface PgStoreOptions {
   connectTimeoutMs?: number;
 }
 
-interface SensorMeta {
-  location: string | null;
-  mac: string | null;
-  version: string | null;
-}
-
-const LEDGER_KEEP_BATCHES = 2000;
 const MAX_PK_BUMPS = 1000;
 const UNIQUE_VIOLATION = '23505';
-
-const INSERT_READINGS = `INSERT INTO "ECCTempHum" ("recordWrittenUTC", "dewPointF", "temperatureF", "relHumidityPercent",
-  "battVoltage", "battPercent", "apRSSI", "sensorName")`;
-const INSERT_SENSOR_ROWS = 'INSERT INTO "ECCTempHumSensor" ("recordWrittenUTC", "sensorName", "location", "MACaddress", "softwareVersion")';
-const INSERT_REJECTS = 'INSERT INTO "rejected_messages" ("receivedUTC", "topic", "payload", "payloadEncoding", "payloadBytes", "reason")';
-/** The ledger entries of client id `$n` older than the last LEDGER_KEEP_BATCHES batches. */
-const PRUNE_WHERE = (client: string): string =>
-  `"clientId" = ${client} AND "batchId" <= (SELECT MAX("batchId") FROM "delivery_ledger" WHERE "clientId" = ${client}) - ${LEDGER_KEEP_BATCHES}`;
-
-interface SensorRow {
-  at: string;
-  name: string;
-  meta: SensorMeta;
-}
-
-interface RejectColumns {
-  at: string[];
-  topic: string[];
-  payload: string[];
-  encoding: string[];
-  bytes: number[];
-  reason: string[];
-}
-
-/** The readings as the eight column arrays unnest() takes, in INSERT_READINGS' order. */
-function readingColumns(rows: ReadonlyArray<{ r: Reading; micros: number }>): unknown[][] {
-  return [
-    rows.map((x) => formatMicrosUTC(x.micros)),
-    rows.map((x) => x.r.dewPointF ?? null),
-    rows.map((x) => x.r.temperatureF ?? null),
-    rows.map((x) => x.r.relHumidityPercent ?? null),
-    rows.map((x) => x.r.battVoltage ?? null),
-    rows.map((x) => x.r.battPercent ?? null),
-    rows.map((x) => (x.r.apRSSI === null || x.r.apRSSI === undefined ? null : Math.round(x.r.apRSSI))),
-    rows.map((x) => x.r.sensorName),
-  ];
-}
-
-function sensorColumns(rows: readonly SensorRow[]): unknown[][] {
-  return [rows.map((x) => x.at), rows.map((x) => x.name), rows.map((x) => x.meta.location), rows.map((x) => x.meta.mac), rows.map((x) => x.meta.version)];
-}
 
 export class PgReadingStore {
   private client: pg.Client | undefined;
@@ -153,49 +109,17 @@ export class PgReadingStore {
       staged.micros.set(r.sensorName, micros);
       readings.push({ r, micros });
     }
-    let sensorRows = this.sensorRowsOf(readings, staged.meta);
-    let done = false;
+    const sensorRows = this.sensorRowsOf(readings, staged.meta);
     try {
-      done = await this.writeInOneStatement(client, readings, sensorRows, rejects, ledger, staged.released);
+      await this.writeInOneStatement(client, readings, sensorRows, rejects, ledger, staged.released);
+      outcome.sensorRows = sensorRows.length;
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
       staged.meta.clear(); // the slow way stages the sensor rows again, after moving taken timestamps on
+      outcome.sensorRows = await this.writeInTransaction(client, readings, rejects, ledger, staged);
     }
-    if (done) {
-      outcome.stored = readings.length;
-      outcome.sensorRows = sensorRows.length;
-      if (readings.length > 0) outcome.lastSensor = readings[readings.length - 1]!.r.sensorName;
-    } else try {
-      await client.query('BEGIN');
-      if (staged.released.length > 0) {
-        await client.query('DELETE FROM "qos2_incoming" WHERE "clientId" = $1 AND "packetId" = ANY($2::int[])', [this.options.clientId, staged.released]);
-      }
-      if (rejects.at.length > 0) {
-        await client.query(
-          `${INSERT_REJECTS}
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])`,
-          [rejects.at, rejects.topic, rejects.payload, rejects.encoding, rejects.bytes, rejects.reason],
-        );
-      }
-      await this.insertReadings(client, readings, staged.micros);
-      outcome.stored = readings.length;
-      sensorRows = this.sensorRowsOf(readings, staged.meta);
-      await this.insertSensorRows(client, sensorRows);
-      outcome.sensorRows = sensorRows.length;
-      if (readings.length > 0) outcome.lastSensor = readings[readings.length - 1]!.r.sensorName;
-      if (ledger.length > 0) {
-        await client.query('INSERT INTO "delivery_ledger" ("clientId", "committedUTC", "entries") VALUES ($1, $2, $3)', [
-          this.options.clientId,
-          formatMicrosUTC(Date.now() * 1000),
-          JSON.stringify(ledger),
-        ]);
-        if (this.pruneDue()) await client.query(`DELETE FROM "delivery_ledger" WHERE ${PRUNE_WHERE('$1')}`, [this.options.clientId]);
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    outcome.stored = readings.length;
+    if (readings.length > 0) outcome.lastSensor = readings[readings.length - 1]!.r.sensorName;
     for (const [k, v] of staged.meta) this.sensorMeta.set(k, v);
     for (const [k, v] of staged.micros) this.lastMicros.set(k, v);
     for (const [k, v] of staged.deliveries) this.deliveries.set(k, v);
@@ -258,6 +182,45 @@ export class PgReadingStore {
     }
   }
 
+  /** The slow way (a reading's key was taken): one transaction, taken timestamps moved on. Resolves to the sensor rows written. */
+  private async writeInTransaction(
+    client: pg.Client,
+    readings: Array<{ r: Reading; micros: number }>,
+    rejects: RejectColumns,
+    ledger: ReadonlyArray<[number, string]>,
+    staged: { meta: Map<string, SensorMeta>; micros: Map<string, number>; released: number[] },
+  ): Promise<number> {
+    try {
+      await client.query('BEGIN');
+      if (staged.released.length > 0) {
+        await client.query('DELETE FROM "qos2_incoming" WHERE "clientId" = $1 AND "packetId" = ANY($2::int[])', [this.options.clientId, staged.released]);
+      }
+      if (rejects.at.length > 0) {
+        await client.query(
+          `${INSERT_REJECTS}
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])`,
+          [rejects.at, rejects.topic, rejects.payload, rejects.encoding, rejects.bytes, rejects.reason],
+        );
+      }
+      await this.insertReadings(client, readings, staged.micros);
+      const sensorRows = this.sensorRowsOf(readings, staged.meta);
+      await this.insertSensorRows(client, sensorRows);
+      if (ledger.length > 0) {
+        await client.query('INSERT INTO "delivery_ledger" ("clientId", "committedUTC", "entries") VALUES ($1, $2, $3)', [
+          this.options.clientId,
+          formatMicrosUTC(Date.now() * 1000),
+          JSON.stringify(ledger),
+        ]);
+        if (this.pruneDue()) await client.query(`DELETE FROM "delivery_ledger" WHERE ${PRUNE_WHERE('$1')}`, [this.options.clientId]);
+      }
+      await client.query('COMMIT');
+      return sensorRows.length;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
   /** Every 100th batch with ledger entries also deletes the entries past the last LEDGER_KEEP_BATCHES. */
   private pruneDue(): boolean {
     if (++this.batchesSincePrune < 100) return false;
@@ -266,9 +229,8 @@ export class PgReadingStore {
   }
 
   /**
-   * The whole batch as one statement (autocommit: one round trip, one commit). Resolves false when
-   * there is nothing to write; rejects with a unique violation, having written nothing, when a
-   * reading's key is taken.
+   * The whole batch as one statement (autocommit: one round trip, one commit); nothing to write,
+   * no statement. Rejects with a unique violation, having written nothing, when a reading's key is taken.
    */
   private async writeInOneStatement(
     client: pg.Client,
@@ -277,7 +239,7 @@ export class PgReadingStore {
     rejects: RejectColumns,
     ledger: ReadonlyArray<[number, string]>,
     released: readonly number[],
-  ): Promise<boolean> {
+  ): Promise<void> {
     const values: unknown[] = [this.options.clientId];
     const ctes: string[] = [];
     const names: string[] = [];
@@ -311,10 +273,9 @@ export class PgReadingStore {
         ctes.push(`p AS (DELETE FROM "delivery_ledger" WHERE ${PRUNE_WHERE('$1')})`);
       }
     }
-    if (ctes.length === 0) return false;
+    if (ctes.length === 0) return;
     // Named: PostgreSQL parses and plans each shape once per connection, then only binds.
     await client.query({ name: `mil-batch-${names.join('')}`, text: `WITH ${ctes.join(', ')} SELECT 1`, values });
-    return true;
   }
 
   private sensorRowsOf(readings: ReadonlyArray<{ r: Reading; micros: number }>, staged: Map<string, SensorMeta>): SensorRow[] {
