@@ -10,6 +10,7 @@ import { ensureSchema } from '../src/store/schema.js';
 import { formatMicrosUTC } from '../src/store/time.js';
 import { ListenerProcess } from './lib/listener-process.js';
 import { freePort, Mosquitto, type BrokerLimits } from './lib/mosquitto.js';
+import { cpuSeconds } from './lib/proc.js';
 import { percentile } from './lib/stats.js';
 
 function tempDir(): string {
@@ -44,7 +45,13 @@ async function getText(url: string): Promise<{ ms: number; status: number; text:
   return { ms: performance.now() - t0, status: res.status, text };
 }
 
-async function withListener<T>(dir: string, limits: BrokerLimits, args: string[], fn: (base: string, broker: Mosquitto) => Promise<T>, before?: (broker: Mosquitto) => Promise<void>): Promise<T> {
+async function withListener<T>(
+  dir: string,
+  limits: BrokerLimits,
+  args: string[],
+  fn: (base: string, listener: ListenerProcess) => Promise<T>,
+  before?: (broker: Mosquitto) => Promise<void>,
+): Promise<T> {
   const broker = new Mosquitto(limits);
   await broker.start();
   const httpPort = await freePort();
@@ -52,7 +59,7 @@ async function withListener<T>(dir: string, limits: BrokerLimits, args: string[]
   try {
     await before?.(broker);
     await listener.start(120_000);
-    return await fn(`http://127.0.0.1:${httpPort}`, broker);
+    return await fn(`http://127.0.0.1:${httpPort}`, listener);
   } finally {
     await listener.stop();
     await broker.stop();
@@ -67,6 +74,8 @@ export interface SensorListFigures {
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
+  /** The listener's own CPU time per request (user + system): what a busy machine cannot inflate. */
+  cpuMsPerRequest: number;
 }
 
 /** GET /api/sensors timed `requests` times (after two warm-up requests) on a freshly built database. */
@@ -78,16 +87,19 @@ export async function sensorListLatency(rows: number, sensors: number, limits: B
     buildReadingsDatabase(file, rows, sensors);
     const buildSeconds = (performance.now() - t0) / 1000;
     const databaseMB = statSync(file).size / 1e6;
-    return await withListener(dir, limits, [], async (base) => {
+    return await withListener(dir, limits, [], async (base, listener) => {
       const times: number[] = [];
+      let cpuMs = 0;
       for (let i = 0; i < requests + 2; i++) {
+        const cpu0 = cpuSeconds(listener.pid);
         const r = await getText(`${base}/api/sensors`);
+        if (i >= 2) cpuMs += (cpuSeconds(listener.pid) - cpu0) * 1000;
         if (r.status !== 200) throw new Error(`/api/sensors answered ${r.status}: ${r.text.slice(0, 200)}`);
         const n = (JSON.parse(r.text) as unknown[]).length;
         if (n !== sensors) throw new Error(`/api/sensors listed ${n} sensors, expected ${sensors}`);
         if (i >= 2) times.push(r.ms);
       }
-      return { rows, sensors, buildSeconds, databaseMB, p50Ms: percentile(times, 50), p95Ms: percentile(times, 95), maxMs: Math.max(...times) };
+      return { rows, sensors, buildSeconds, databaseMB, p50Ms: percentile(times, 50), p95Ms: percentile(times, 95), maxMs: Math.max(...times), cpuMsPerRequest: cpuMs / requests };
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // What a bench run measures and how much: the quick smoke run (CI) and the full run.
 
-export const SECTIONS = ['sqlite', 'raw', 'ours', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'million', 'http', 'postgres'] as const;
+export const SECTIONS = ['sqlite', 'raw', 'ours', 'decode', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'million', 'http', 'page', 'postgres'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Plan {
@@ -27,6 +27,8 @@ export interface Plan {
   http: { rows: number; sensors: number; availability: number };
   /** Node flags added to the launcher's for a second 10^6 run (README: small machines). */
   smallMachineNodeArgs: string[];
+  /** The web page in Chromium: sensors × days of 10-minute readings, cold loads per round. */
+  page: { sensors: number; days: number; loads: number };
 }
 
 export function plan(quick: boolean, runs: number | undefined): Plan {
@@ -57,6 +59,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
       millionCount: 0,
       http: { rows: 100_000, sensors: 1000, availability: 1000 },
       smallMachineNodeArgs: [],
+      page: { sensors: 50, days: 7, loads: 1 },
     };
   }
   return {
@@ -80,6 +83,7 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
     http: { rows: 10_000_000, sensors: 1000, availability: 10_000 },
     // The launcher already runs with --max-semi-space-size=4 (bin/): no second, small-machine 10^6 run.
     smallMachineNodeArgs: [],
+    page: { sensors: 50, days: 365, loads: 2 },
   };
 }
 

@@ -75,6 +75,19 @@ export function formatTable(p: Plan, machine: Record<string, unknown>, fig: Fig,
       '',
     ]);
   }
+  for (const format of ['ecc', 'z2m'] as const) {
+    if (!fig(`decode.${format}.readingsPerSec`)) continue;
+    throughput.push([
+      `listener, QoS 1, NORMAL, ${format === 'ecc' ? 'ECC payloads (decode bench)' : 'Zigbee2MQTT JSON on zigbee2mqtt/# (auto)'}`,
+      cell(fig(`decode.${format}.readingsPerSec`)),
+      format === 'z2m' ? `${pctCell(fig('ratio.z2mOverEcc'))} of ECC` : '',
+      cell(fig(`decode.${format}.cpuPer100k`), 1),
+      '',
+      '',
+      '',
+      '',
+    ]);
+  }
   throughput.push(...postgresRows(fig, cell, pctCell));
   if (fig('original.storedPerSec')) {
     throughput.push(['original design (QoS 0, open/insert/commit/close per message)', cell(fig('original.storedPerSec')), '', '', '', '', '', '']);
@@ -144,6 +157,13 @@ export function formatTable(p: Plan, machine: Record<string, unknown>, fig: Fig,
     add('  RSS growth: max of last quarter − max of second quarter', fig(`${key}.rssGrowthMB`), 'MB', 1);
     add('  database file per million readings (incl. delivery ledger)', fig(`${key}.fileMBPerMillion`), 'MB');
     add('  readings tables + indexes per million readings', fig(`${key}.readingMBPerMillion`), 'MB');
+  }
+  if (fig('page.usableMs.1y')) {
+    add(`web page, ${p.page.sensors} sensors × ${p.page.days} d (${cell(fig('page.readings'))} readings): usable, default view`, fig('page.usableMs.24h'), 'ms');
+    add('  usable, 1 y chart of one sensor', fig('page.usableMs.1y'), 'ms');
+    add('    API time for /api/sensors and the readings (summed; they overlap)', fig('page.apiMs.1y'), 'ms');
+    add('  1 y view: readings response', fig('page.readingsKB.1y'), 'KB');
+    add('  1 y view: whole page as sent (HTML, JS, CSS, uPlot gzipped; API JSON)', fig('page.pageKB.1y'), 'KB');
   }
   out.push('', table(['measure', 'median (min–max)', 'unit'], other));
 

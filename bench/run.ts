@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { REPO_ROOT } from './lib/listener-process.js';
+import { Z2M_BENCH_FILTER } from './lib/payload.js';
 import { summarizeProfile } from './lib/profile.js';
 import { BENCH_LIMITS, MOSQUITTO_DEFAULTS, mosquittoVersion } from './lib/mosquitto.js';
 import { figure, slope, type Figure } from './lib/stats.js';
 import { SECTIONS, plan, type Plan, type Section, type Target } from './plan.js';
+import { pageLoad, removeSeededDatabases } from './page-load.js';
 import { formatTable } from './report.js';
 import * as S from './scenarios.js';
 import { retainedAvailability, sensorListLatency } from './http-scenarios.js';
@@ -100,6 +102,22 @@ async function round(p: Plan, only: Set<Section>, r: Results): Promise<void> {
       if (ours !== undefined && raw !== undefined && has('raw')) r.add(`ratio.qos${qos}.oursOverRaw`, ours / raw);
     }
   }
+  if (has('decode')) {
+    // Decode cost end to end: the same load as Zigbee2MQTT JSON (auto-routed, °C -> °F, dew point
+    // computed) against ECC payloads, QoS 1, in the same round.
+    for (const format of ['ecc', 'z2m'] as const) {
+      await attempt(r, `decode: ${format} payloads, QoS 1`, async () => {
+        const topics = format === 'z2m' ? [Z2M_BENCH_FILTER] : undefined;
+        const x = await S.oursThroughput({ qos: 1, durable: false, load: { ...load, format }, limits: BENCH_LIMITS, ...(topics ? { topics } : {}) });
+        r.add(`decode.${format}.readingsPerSec`, x.readingsPerSec);
+        r.add(`decode.${format}.cpuPer100k`, x.cpuSecPer100k);
+        r.add(`decode.${format}.lost`, x.expected - x.db.distinctMessages);
+      });
+    }
+    const ecc = r.last('decode.ecc.readingsPerSec');
+    const z2m = r.last('decode.z2m.readingsPerSec');
+    if (ecc !== undefined && z2m !== undefined) r.add('ratio.z2mOverEcc', z2m / ecc);
+  }
   if (has('aedes')) {
     // The second broker column: the same load through aedes (in its own process).
     for (const qos of [0, 1] as const) {
@@ -172,6 +190,7 @@ async function round(p: Plan, only: Set<Section>, r: Results): Promise<void> {
       if (live !== undefined && has('ours')) r.add('ratio.backlogOverLive', x.drainPerSec / live);
     });
   }
+  if (has('page')) await pageRound(p, r);
   if (has('scaling')) {
     for (const sensors of p.scaling.sensors) {
       await attempt(r, `scaling: ${sensors} sensor(s)`, async () => {
@@ -195,6 +214,19 @@ async function round(p: Plan, only: Set<Section>, r: Results): Promise<void> {
       sqliteQos1: async (count) => S.oursThroughput({ qos: 1, durable: false, load: { ...load, count }, limits: BENCH_LIMITS, nodeArgs: [] }),
     });
   }
+}
+
+async function pageRound(p: Plan, r: Results): Promise<void> {
+  await attempt(r, `web page: ${p.page.sensors} sensors × ${p.page.days} d, ${p.page.loads} cold load(s) per view`, async () => {
+    const x = await pageLoad(p.page);
+    for (const ms of x.usableMs24h) r.add('page.usableMs.24h', ms);
+    for (const ms of x.usableMs1y) r.add('page.usableMs.1y', ms);
+    for (const ms of x.apiMs1y) r.add('page.apiMs.1y', ms);
+    r.add('page.readingsKB.1y', x.readingsBytes1y / 1024);
+    r.add('page.pageKB.1y', x.pageBytes1y / 1024);
+    r.add('page.readings', x.readings);
+    r.add('page.seedSeconds', x.seedSeconds);
+  });
 }
 
 async function millionRun(p: Plan, r: Results, key: string, nodeArgs: string[]): Promise<void> {
@@ -300,6 +332,7 @@ async function main(): Promise<void> {
     process.stderr.write(`round ${i}/${p.runs}\n`);
     await round(p, only, r);
   }
+  removeSeededDatabases();
   if (only.has('million')) {
     await millionRun(p, r, 'million', []);
     if (p.smallMachineNodeArgs.length > 0) await millionRun(p, r, 'millionSmall', p.smallMachineNodeArgs);
@@ -312,6 +345,7 @@ async function main(): Promise<void> {
       r.add('http.sensors.p50Ms', x.p50Ms);
       r.add('http.sensors.p95Ms', x.p95Ms);
       r.add('http.sensors.maxMs', x.maxMs);
+      r.add('http.sensors.cpuMsPerRequest', x.cpuMsPerRequest);
       r.add('http.sensors.databaseMB', x.databaseMB);
       r.add('http.sensors.buildSeconds', x.buildSeconds);
     });
@@ -401,7 +435,13 @@ function evaluateTargets(p: Plan, r: Results): Target[] {
     (v) => second !== undefined && v <= 0.1 * second,
     (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)} MB`,
   );
-  add(`GET /api/sensors, ${p.http.rows} readings of ${p.http.sensors} sensors (p95)`, '<= 100 ms', med('http.sensors.p95Ms'), (v) => v <= 100, (v) => `${v.toFixed(1)} ms`);
+  add(
+    `GET /api/sensors, ${p.http.rows} readings of ${p.http.sensors} sensors (p95)`,
+    '<= 100 ms',
+    med('http.sensors.p95Ms'),
+    (v) => v <= 100,
+    (v) => `${v.toFixed(1)} ms (median ${(med('http.sensors.p50Ms') ?? Number.NaN).toFixed(1)} ms; listener CPU ${(med('http.sensors.cpuMsPerRequest') ?? Number.NaN).toFixed(1)} ms per request)`,
+  );
   add(
     `retained availability messages applied at subscribe (of ${p.http.availability})`,
     'all',
@@ -412,6 +452,11 @@ function evaluateTargets(p: Plan, r: Results): Target[] {
   t.push(...postgresTargets(med));
   add('idle CPU', '< 1 % of a core', med('idle.cpuPercent'), (v) => v < 1, (v) => `${v.toFixed(2)} %`);
   add(`backlog drain vs live QoS 1`, '>= 80 %', med('ratio.backlogOverLive'), (v) => v >= 0.8, pct);
+  add('Zigbee2MQTT JSON vs ECC payloads, stored readings/s (QoS 1)', '>= 80 %', med('ratio.z2mOverEcc'), (v) => v >= 0.8, pct);
+  const pageSize = `${p.page.sensors} sensors × ${p.page.days} d`;
+  add(`web page usable (list + chart of 1 y of one sensor), ${pageSize}, slowest load`, '<= 1 s', r.fig('page.usableMs.1y')?.max, (v) => v <= 1000, (v) => `${v.toFixed(0)} ms`);
+  add(`web page usable (list + chart, default 24 h view), ${pageSize}, slowest load`, '<= 1 s', r.fig('page.usableMs.24h')?.max, (v) => v <= 1000, (v) => `${v.toFixed(0)} ms`);
+  add('1 y chart of one sensor: readings response', '<= 200 KB', med('page.readingsKB.1y'), (v) => v <= 200, (v) => `${v.toFixed(0)} KB`);
   return t;
 }
 

@@ -163,6 +163,9 @@ export interface OursOptions {
   nodeArgs?: string[];
   /** Folder for --cpu-prof output (the listener's cwd is its temp folder otherwise). */
   keepDir?: boolean;
+  /** --topic filters for the listener (the z2m decode bench). */
+  topics?: string[];
+  logLevel?: 'info' | 'debug';
 }
 
 export async function oursThroughput(o: OursOptions): Promise<OursResult> {
@@ -175,6 +178,8 @@ export async function oursThroughput(o: OursOptions): Promise<OursResult> {
       durable: o.durable,
       clientId: uid('bench-ours'),
       nodeArgs: [...listenerNodeArgs, ...(o.nodeArgs ?? [])],
+      ...(o.topics ? { args: o.topics.flatMap((t) => ['--topic', t]) } : {}),
+      ...(o.logLevel ? { logLevel: o.logLevel } : {}),
     });
     const group = new PublisherGroup(broker.port, { ...o.load, qos: o.qos });
     const watcher = new RowWatcher(listener.dbFile);

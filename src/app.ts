@@ -1,22 +1,29 @@
 // The composition root: the only module that knows every part. start() wires
 // broker -> decoder -> writer -> SQLite; stop() takes them down in the order that loses nothing:
 // stop taking messages, commit what is queued (acknowledging it), disconnect, close the database.
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import type { LookupFunction } from 'node:net';
 import { hostname } from 'node:os';
 import { AlertMailer } from './alerts/alert-mailer.js';
 import { MuteState } from './alerts/mute-state.js';
+import { SensorAlerts } from './alerts/sensor-alerts.js';
+import { lastReadingPerSensor, lastReadingPerSensorPg } from './alerts/sensor-seed.js';
+import { alertsRoutes } from './alerts/alerts-route.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
 import { AvailabilityTracker } from './availability/availability-tracker.js';
 import { HttpService } from './http/http-service.js';
+import { WebPage } from './http/static.js';
 import type { MailCredentials } from './alerts/mail-account.js';
 import { ConfigError, readMailCredentials, readMqttCredentials, type Config } from './config.js';
-import { decodePayload } from './decoders/index.js';
+import { MessageDecoder, type DecodeResult } from './decoders/index.js';
+import { ReadingMerger } from './ingest/reading-merger.js';
 import { createAppLogger, loggerOptionsFor, type AppLogger } from './logging/logger.js';
+import { ActivitySummary } from './logging/activity-summary.js';
+import { MessageDebugLog } from './logging/message-log.js';
 import { MqttDebugLog } from './logging/mqtt-debug-log.js';
 import { Recovery } from './recovery/index.js';
 import { resolveRecoveryConfig } from './recovery/options.js';
 import type { Logger } from './logging/types.js';
+import { rereadBrokerAccessFiles } from './mqtt/broker-access-flags.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { MqttListener, type InboundMessage, type MessageSink } from './mqtt/listener.js';
 import { DurableIncomingStore } from './mqtt/qos2-store.js';
@@ -36,6 +43,8 @@ export interface AppDeps {
   timers?: Timers;
   /** Called when the app hits an unrecoverable error (e.g. broker refused credentials). */
   onFatal?: (err: Error) => void;
+  /** Name resolution for the broker host (tests: a name that resolves only later). */
+  lookup?: LookupFunction;
 }
 
 export class ListenerApp {
@@ -52,18 +61,24 @@ export class ListenerApp {
   private qos2Store: DurableIncomingStore | undefined;
   private mqttDebugLog: MqttDebugLog | undefined;
   private mailer: AlertMailer | undefined;
+  private sensorAlerts: SensorAlerts | undefined;
   private recoveryPart: Recovery | undefined;
   private availability: AvailabilityTracker | undefined;
   private http: HttpService | undefined;
+  private summary: ActivitySummary | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   /** Last message seen (any kind), for the watchdog and status. */
-  readonly activity = { messages: 0, readings: 0, rejected: 0, lastMessageAt: 0, lastSensor: '' };
+  readonly activity = { messages: 0, readings: 0, rejected: 0, ignored: 0, lastMessageAt: 0, lastSensor: '' };
+  private readonly decoder: MessageDecoder;
+  private merger: ReadingMerger | undefined;
 
   constructor(
     readonly config: Config,
     private readonly deps: AppDeps = {},
-  ) {}
+  ) {
+    this.decoder = new MessageDecoder(config.decoding.routes, config.decoding.mapping);
+  }
 
   get mqtt(): MqttListener | undefined {
     return this.listener;
@@ -95,6 +110,11 @@ export class ListenerApp {
 
   get databaseArchiver(): DatabaseArchiver | undefined {
     return this.archiver;
+  }
+
+  /** Per-sensor alerts; snapshot() is what /api/alerts shows (via alertsReport). */
+  get sensorAlertChecks(): SensorAlerts | undefined {
+    return this.sensorAlerts;
   }
 
   get recovery(): Recovery | undefined {
@@ -135,6 +155,9 @@ export class ListenerApp {
         backend = this.store;
         storeLog.info(`database ${c.dbFile} open (WAL, synchronous=${c.durable ? 'FULL' : 'NORMAL'})`);
       }
+      // Per-message lines only at debug: at other levels they cost nothing, not even a call.
+      const messageLog = c.logLevel === 'debug' ? new MessageDebugLog(this.logger.child('message')) : undefined;
+      this.summary = new ActivitySummary({ log: this.logger.child('summary'), timers: this.deps.timers ?? realTimers });
       this.writer = new ReadingWriter(backend, {
         timers: this.deps.timers ?? realTimers,
         onCommitError: (err, attempt, pending) => {
@@ -147,10 +170,22 @@ export class ListenerApp {
           storeLog.warn(`database writable again after ${attempts} failed commit(s)`);
           this.alerts?.storageRecovered();
         },
-        onCommitted: (outcome) => {
+        onCommitted: (outcome, items) => {
+          messageLog?.noteBatch(outcome, items);
+          this.summary?.noteBatch(outcome, items);
           if (outcome.sensorRows > 0) storeLog.info(`${outcome.sensorRows} sensor metadata change(s) recorded`);
           if (outcome.duplicates > 0) storeLog.debug(`${outcome.duplicates} redelivered message(s) already stored; acknowledged only`);
           this.archiver?.noteStored(outcome.stored);
+          this.sensorAlerts?.noteCommitted(items);
+        },
+      });
+      const writer = this.writer;
+      this.merger = new ReadingMerger({
+        timers: this.deps.timers ?? realTimers,
+        submit: (message, committed) => writer.submit(message, committed),
+        onReading: (reading) => {
+          this.activity.readings++;
+          this.activity.lastSensor = reading.sensorName;
         },
       });
       const availabilityTopics = c.availabilityTopics ?? [];
@@ -161,19 +196,31 @@ export class ListenerApp {
         this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => sqlite.database, log: this.logger.child('availability') });
         this.availability.start();
       }
+      await this.startSensorAlerts();
 
       if (c.embeddedBroker) {
-        const brokerOptions: ConstructorParameters<typeof EmbeddedBroker>[0] = { host: c.embeddedBrokerHost, port: c.port };
-        if (c.mqtt.username !== undefined) brokerOptions.username = c.mqtt.username;
-        if (c.mqtt.password !== undefined) brokerOptions.password = c.mqtt.password;
-        this.broker = new EmbeddedBroker(brokerOptions);
+        const brokerLog = this.logger.child('broker');
+        const a = c.brokerAccess;
+        this.broker = new EmbeddedBroker({
+          host: c.embeddedBrokerHost,
+          port: c.port,
+          access: {
+            listener: { username: c.mqtt.username, password: c.mqtt.password, clientId: c.clientId },
+            users: a.users,
+            ...(a.acl ? { acl: a.acl } : {}),
+            allowAnonymous: a.allowAnonymous,
+            publishFilters: this.devicePublishFilters(),
+          },
+          maxClients: a.maxClients,
+          maxPacketBytes: a.maxPacketBytes,
+          log: brokerLog,
+        });
         await this.broker.start();
-        this.logger
-          .child('mqtt')
-          .info(`embedded broker listening on ${this.broker.host}:${this.broker.port}${c.mqtt.username ? ' (credentials required)' : ''}`);
+        const who = this.broker.access.open ? 'open to clients on this computer' : `${a.users.length} device user(s)${c.mqtt.username ? ' + the listener\'s user' : ''}${a.acl ? `, ACL ${a.aclFile}` : ''}`;
+        brokerLog.info(`embedded broker listening on ${this.broker.host}:${this.broker.port} (${who}; at most ${a.maxClients} clients, packets up to ${a.maxPacketBytes} bytes)`);
+        if (a.allowAnonymous) brokerLog.warn(`embedded broker lets anonymous clients in (--embedded-broker-allow-anonymous): anyone who reaches ${this.broker.host}:${this.broker.port} may publish readings`);
       }
 
-      if (!c.embeddedBroker) await checkBrokerResolves(c.broker);
       const mqttLog = this.logger.child('mqtt');
       if (c.mqttDebugLog !== undefined) {
         const rotateLog = this.logger.child('rotate');
@@ -197,6 +244,7 @@ export class ListenerApp {
       await this.storeHeldQos2(backend.allHeldQos2(), storeLog, 'received before the last stop');
       this.recoveryPart = this.newRecovery();
       this.recoveryPart?.start();
+      this.broker?.access.setPublishFilters(this.devicePublishFilters());
       this.listener = new MqttListener(
         {
           host: c.embeddedBroker ? connectHost(c.embeddedBrokerHost) : c.broker,
@@ -206,13 +254,15 @@ export class ListenerApp {
           insecure: c.insecure,
           clientId: c.clientId,
           cleanSession: c.cleanSession,
-          topics: [...(c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics), ...availabilityTopics],
+          topics: c.shareGroup !== undefined ? sharedTopics(c.shareGroup, c.topics) : c.topics,
           qos: c.qos,
+          qos0Topics: availabilityTopics,
           ...(c.mqtt.username !== undefined ? { username: c.mqtt.username } : {}),
           ...(c.mqtt.password !== undefined ? { password: c.mqtt.password } : {}),
           keepaliveSeconds: c.keepaliveSeconds,
           retryAuthFailures: c.retryAuthFailures,
           incomingStore: this.qos2Store,
+          ...(this.deps.lookup ? { lookup: this.deps.lookup } : {}),
           ...this.recoveryPart?.listenerHooks(),
         },
         this.sink(),
@@ -222,15 +272,27 @@ export class ListenerApp {
       await this.startWatchdog();
       if (c.http) {
         this.http = new HttpService(this, c.http, this.logger.child('http'));
+        this.http.addRoutes(alertsRoutes(c.lastNoticeFile, () => this.sensorAlerts?.snapshot()));
+        const page = new WebPage();
+        this.http.addFallback((req, res) => page.handle(req, res));
         await this.http.start();
       }
       this.listener.start();
       this.dog?.start();
+      this.summary.start();
       this.running = true;
     } catch (err) {
       await this.stop();
       throw err;
     }
+  }
+
+  /**
+   * Topics device users may publish to on the embedded broker: what the listener reads. Other
+   * features that subscribe to more (availability, recovery) add their filters here.
+   */
+  private devicePublishFilters(): string[] {
+    return [...this.config.topics, ...(this.config.availabilityTopics ?? []), ...(this.recoveryPart?.listenerHooks().extraSubscriptions ?? [])];
   }
 
   /** A line in the app's log from the process around it (signals, the instance lock). */
@@ -250,7 +312,25 @@ export class ListenerApp {
     this.mqttDebugLog?.reopen();
     this.log.info(`SIGHUP: log file${this.mqttDebugLog ? 's' : ''} reopened; re-reading the credentials files`);
     this.reloadMailCredentials();
+    this.sensorAlerts?.reloadRules();
     await this.reloadMqttCredentials();
+    this.reloadBrokerUsers();
+  }
+
+  /** The embedded broker's users and ACL files: new logins and packets follow them at once. */
+  private reloadBrokerUsers(): void {
+    const a = this.config.brokerAccess;
+    if (!this.broker || (a.usersFile === undefined && a.aclFile === undefined)) return;
+    const log = this.logger!.child('broker');
+    const warnings: string[] = [];
+    try {
+      const { users, acl } = rereadBrokerAccessFiles(a, warnings);
+      this.broker.access.setRules(users, acl);
+      log.info(`broker users and ACL re-read: ${users.length} device user(s)${acl ? `, ${acl.users.size} ACL user(s)` : ''}; connected clients keep their session`);
+    } catch (err) {
+      log.error(`keeping the current broker users and ACL: ${(err as Error).message}`);
+    }
+    for (const w of warnings) log.warn(w);
   }
 
   private async reloadMqttCredentials(): Promise<void> {
@@ -319,7 +399,7 @@ export class ListenerApp {
         packetId: h.packetId,
         dup: h.dup,
         qos: 2,
-        result: decodePayload(h.topic, h.payload),
+        result: this.decoder.decode(h.topic, h.payload),
       });
     }
     if (!(await this.writer!.settle())) {
@@ -342,9 +422,14 @@ export class ListenerApp {
     await this.http?.stop();
     // First: no restart may create a new client while the listener is being stopped.
     await this.dog?.stop();
-    await this.alerts?.stop();
+    const sensorAlertsStopped = this.sensorAlerts?.stop();
+    await this.alerts?.stop(); // also aborts a sensor alert digest in flight (one mailer)
+    await sensorAlertsStopped;
+    this.summary?.stop();
     this.listener?.pause();
     this.qos2Store?.stop();
+    // Values waiting to be merged into one reading go to the writer now, so its stop commits them.
+    this.merger?.stop();
     if (this.writer) {
       const lost = await this.writer.stop();
       if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
@@ -359,8 +444,29 @@ export class ListenerApp {
     await this.pgStore?.close();
     await this.broker?.stop();
     const t = this.writer?.totals;
-    if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
+    if (t) this.log?.info(`stopped: ${t.stored} readings stored, ${t.rejected} rejected, ${t.ignored} ignored, ${t.duplicates} duplicates skipped, in ${t.commits} commits (${Math.round(t.commitMs)} ms)`);
     if (!this.deps.logger) await this.logger?.close();
+  }
+
+  /** Before the first commit (held QoS 2 messages), so every committed reading is seen. */
+  private async startSensorAlerts(): Promise<void> {
+    const c = this.config;
+    if (!c.sensorAlerts) return;
+    this.sensorAlerts = new SensorAlerts({
+      config: c.sensorAlerts,
+      muteMs: c.silenceMinutes * 60_000,
+      mailer: () => this.mailer,
+      timers: this.deps.timers ?? realTimers,
+      log: this.logger!.child('alerts'),
+      lastReadings: () => (c.postgresUrl !== undefined ? lastReadingPerSensorPg(c.postgresUrl) : Promise.resolve(lastReadingPerSensor(c.dbFile))),
+      context: () => ({ host: hostname(), version: VERSION_LINE, pid: process.pid }),
+    });
+    await this.sensorAlerts.start();
+    if (c.shareGroup !== undefined) {
+      this.logger!.child('alerts').warn(
+        `sensor alerts with --share-group: this member judges only the readings the broker hands to it, and every member with these flags mails on its own; turn them on for one member only`,
+      );
+    }
   }
 
   /**
@@ -464,6 +570,17 @@ export class ListenerApp {
     else void this.stop();
   }
 
+  /** Activity of the rarer results: several readings, ignored (one debug line each), parts. */
+  private noteOther(result: DecodeResult, topic: string, log: Logger): void {
+    if (result.kind === 'readings') {
+      this.activity.readings += result.readings.length;
+      this.activity.lastSensor = result.readings[result.readings.length - 1]!.sensorName;
+    } else if (result.kind === 'ignored') {
+      this.activity.ignored++;
+      log.debug(`ignored message on ${truncate(topic, 200)}: ${result.reason}`);
+    }
+  }
+
   private sink(): MessageSink {
     const c = this.config;
     const log = this.logger!.child('decode');
@@ -485,14 +602,14 @@ export class ListenerApp {
           committed();
           return true;
         }
-        const result = decodePayload(m.topic, m.payload);
-        if (result.kind === 'rejection') {
-          this.activity.rejected++;
-          log.warn(`rejected message on ${truncate(m.topic, 200)}: ${result.reason}`);
-        } else {
+        const result = this.decoder.decode(m.topic, m.payload);
+        if (result.kind === 'reading') {
           this.activity.readings++;
           this.activity.lastSensor = result.reading.sensorName;
-        }
+        } else if (result.kind === 'rejection') {
+          this.activity.rejected++;
+          log.warn(`rejected message on ${truncate(m.topic, 200)}: ${result.reason}`);
+        } else this.noteOther(result, m.topic, log);
         this.dog?.noteMessage(result.kind !== 'rejection');
         // One object literal of a fixed shape (hot path: a conditional spread was measurably slower).
         const message: IncomingMessage = {
@@ -504,24 +621,14 @@ export class ListenerApp {
           qos: m.qos,
           result,
         };
+        if (result.kind === 'part') {
+          this.merger!.add(message, committed);
+          return true;
+        }
         return this.writer!.submit(message, committed);
       },
       onDrain: (cb) => this.writer!.onDrain(cb),
     };
-  }
-}
-
-/**
- * A broker name that does not exist is a configuration mistake (exit 2), not an outage to wait
- * out; a temporary DNS failure (EAI_AGAIN) is left to the reconnect loop.
- */
-async function checkBrokerResolves(host: string): Promise<void> {
-  if (isIP(host)) return;
-  try {
-    await lookup(host);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTFOUND') throw new ConfigError(`broker host ${JSON.stringify(host)} does not resolve; check -b/--broker`);
   }
 }
 

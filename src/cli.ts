@@ -1,12 +1,17 @@
 // The command line (commander): every flag of the original, with its legacy spellings, plus ours.
 // Flags are typed here (numbers are numbers), then resolveConfig() validates the whole once.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { MAPPING_HELP, TOPIC_HELP } from './decoders/decoding-config.js';
+import { addSensorAlertOptions, sensorAlertFlags } from './alerts/sensor-alert-options.js';
 import { ConfigError, DEFAULTS, describeConfig, isPostgresUrl, resolveConfig, type Config, type LogLevel, type RawOptions } from './config.js';
 import { addHttpOptions, parseStale, resolveHttpConfig, type HttpFlags } from './http/http-options.js';
 import type { RotationSchedule } from './logging/log-rotator.js';
+import { addBrokerAccessOptions, brokerAccessFlags } from './mqtt/broker-access-flags.js';
 import { parseDecimal, parseDuration } from './numbers.js';
 import { addRecoveryOptions, resolveRecoveryConfig, type RecoveryFlags } from './recovery/options.js';
 import { formatStatus, readStatus } from './status.js';
+import { addDataToolCommands } from './tools/commands.js';
+import { endQuietlyOnClosedPipe, writeIfOpen } from './tools/closed-pipe.js';
 import { VERSION_LINE } from './version.js';
 
 /** The original's spellings (Python argparse) rewritten to ours before commander sees them. */
@@ -64,12 +69,13 @@ Exit codes:
   0  normal stop (SIGINT/SIGTERM)
   1  internal error (a bug: please report it with the log), or a stop forced by
      a second signal or the 5 s stop deadline
-  2  bad configuration (flag, config or credentials file)
+  2  bad configuration (flag, config or credentials file); never a broker or mail
+     server that is down or whose name does not resolve (yet): those are retried
   3  unrecoverable runtime error (e.g. the broker refused the credentials)
   4  another instance is already running on the same database (<db>.lock)
 
 Signals: SIGTERM/SIGINT (Ctrl+C) stop gracefully within 5 s (a second one forces the exit);
-SIGHUP reopens the log file and re-reads the credentials files (-c, -m).
+SIGHUP reopens the log file and re-reads the credentials files (-c, -m) and --alert-rules.
 status exits 0, or 1 when --stale is given and a sensor is older, or 2 if the database cannot be read.`;
 
 /** Adds every listener flag to a command. Long kebab-case names; legacy ones are aliases. */
@@ -91,7 +97,8 @@ function addListenerOptions(cmd: Command): Command {
     .option('--db-archive-size <bytes>', `database size that triggers an archive (default: ${d.dbArchiveSize})`, wholePositive('--db-archive-size', 'bytes'))
     .addOption(new Option('--log-rotate <schedule>', `rotate the log by size only (-z), or also every UTC day/hour (default: ${d.logRotate})`).choices(['size', 'daily', 'hourly']))
     .option('--mqtt-debug-log <file>', "write the MQTT library's own debug output to this file (rotated like the log)")
-    .option('--topic <filter>', `topic filter to subscribe to; repeatable, wildcards allowed (default: ${d.topics.join(', ')})`, collect)
+    .option('--topic <filter>', `${TOPIC_HELP} (default: ${d.topics.join(', ')})`, collect)
+    .option('--mapping <file>', MAPPING_HELP)
     .addOption(new Option('--qos <level>', `subscription QoS (default: ${d.qos})`).choices(['0', '1', '2']))
     .option('--client-id <id>', 'MQTT client id (default: stable per host and database, e.g. mqtt-iot-listener-<hostname>)')
     .option('--clean-session', 'start a clean session on every connect (default: persistent session, so readings queued while down are delivered)')
@@ -112,7 +119,7 @@ function addListenerOptions(cmd: Command): Command {
     .option('--smtp-secure', 'TLS to the mail server from the first byte (the default, as Gmail on 465)')
     .option('--no-smtp-secure', 'plain connection to the mail server, upgraded with STARTTLS when the server offers it')
     .option('--smtp-insecure', 'do not verify the mail server certificate (self-signed test servers only)');
-  return addHttpOptions(withListener);
+  return addBrokerAccessOptions(addHttpOptions(withListener));
 }
 
 type CommanderOpts = Record<string, unknown>;
@@ -152,6 +159,7 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('logRotate', o['logRotate'] as RotationSchedule | undefined);
   set('mqttDebugLog', o['mqttDebugLog']);
   set('topics', o['topic']);
+  set('mappingFile', o['mapping']);
   set('qos', o['qos'] !== undefined ? (Number(o['qos']) as 0 | 1 | 2) : undefined);
   set('clientId', o['clientId']);
   set('cleanSession', o['cleanSession']);
@@ -171,6 +179,8 @@ export function toRawOptions(o: CommanderOpts): RawOptions {
   set('smtpSecure', o['smtpSecure']);
   set('smtpInsecure', o['smtpInsecure']);
   set('shareGroup', o['shareGroup']);
+  set('brokerAccess', brokerAccessFlags(o));
+  set('sensorAlerts', sensorAlertFlags(o));
   return raw;
 }
 
@@ -187,8 +197,8 @@ export interface CliIO {
 }
 
 const defaultIO: CliIO = {
-  out: (l) => process.stdout.write(`${l}\n`),
-  err: (l) => process.stderr.write(`${l}\n`),
+  out: (l) => writeIfOpen(process.stdout, `${l}\n`),
+  err: (l) => writeIfOpen(process.stderr, `${l}\n`),
 };
 
 export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
@@ -208,6 +218,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .addHelpText('after', EXIT_CODES_HELP);
   addListenerOptions(program);
   addRecoveryOptions(program);
+  addSensorAlertOptions(program);
 
   const runListener = async (cmd: Command): Promise<void> => {
     const warnings: string[] = [];
@@ -224,9 +235,10 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   program
     .command('check-config')
     .description('validate flags and files, print the effective configuration (secrets masked); exit 0 or 2')
-    .action((_opts, cmd: Command) => {
+    .action(async (_opts, cmd: Command) => {
       const warnings: string[] = [];
       const config = configFromCommand(cmd, warnings);
+      await (await import('./host-check.js')).checkHostsResolve(config);
       for (const w of warnings) io.err(`warning: ${w}`);
       io.out(JSON.stringify(describeConfig(config), null, 2));
       setExit(0);
@@ -279,6 +291,23 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     });
 
   program
+    .command('hash-password [user]')
+    .description('print a "user:$scrypt$…" line for --embedded-broker-users; the password is read from standard input or a prompt, never from the command line')
+    .action(async (user: string | undefined) => {
+      const { hashPasswordCommand } = await import('./mqtt/hash-password-command.js');
+      setExit(await hashPasswordCommand(user, io));
+    });
+
+  program
+    .command('alerts')
+    .description('sensor alerts: current problems, mutes and when they end, mails waiting; reads the state file next to -n (no listener needed); exit 0, or 1 when a sensor has a problem')
+    .option('--json', 'print JSON, for scripts')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { printAlerts } = await import('./alerts/alerts-command.js');
+      setExit(printAlerts((cmd.optsWithGlobals()['lastNoticeFile'] as string | undefined) ?? DEFAULTS.lastNoticeFile, opts.json === true, io));
+    });
+
+  program
     .command('migrate')
     .description('copy readings, sensor rows and rejected messages from an SQLite database or gzipped archive into PostgreSQL, skipping what is there (run it again: it adds nothing)')
     .requiredOption('--from <file>', 'SQLite database (ours or the original\'s) or one of our .gz archives')
@@ -315,12 +344,18 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       io.out(`published ${result.published} message(s) in ${(result.elapsedMs / 1000).toFixed(1)} s`);
       setExit(0);
     });
+  addDataToolCommands(program, { io, setExit, configFromCommand, rawOptions: (cmd) => toRawOptions(cmd.optsWithGlobals()) });
   return program;
 }
 
 /** Entry point used by bin/: returns the process exit code. */
 export async function main(argv: readonly string[], io: CliIO = defaultIO): Promise<number> {
   let exitCode = 0;
+  if (io === defaultIO) {
+    // `… | head`: output into a closed pipe ends quietly (see tools/closed-pipe.ts).
+    endQuietlyOnClosedPipe(process.stdout);
+    endQuietlyOnClosedPipe(process.stderr);
+  }
   const program = buildProgram(io, (c) => {
     exitCode = c;
   });

@@ -5,8 +5,11 @@ import { hostname } from 'node:os';
 import type { RotationSchedule } from './logging/log-rotator.js';
 import type { Logger } from './logging/types.js';
 import { parseMailCredentials, type MailCredentials } from './alerts/mail-account.js';
+import { resolveDecoding, type DecodingConfig } from './decoders/decoding-config.js';
+import { describeSensorAlerts, resolveSensorAlerts, type SensorAlertConfig, type SensorAlertFlags } from './alerts/sensor-alert-options.js';
 import type { RecoveryConfig } from './recovery/options.js';
 import type { HttpConfig } from './http/http-options.js';
+import { describeBrokerAccess, resolveBrokerAccess, type BrokerAccessConfig, type BrokerAccessFlags } from './mqtt/broker-access-flags.js';
 
 export class ConfigError extends Error {
   readonly exitCode = 2;
@@ -65,7 +68,10 @@ export interface Config {
   logRotate: RotationSchedule;
   /** --mqtt-debug-log: MQTT.js's own debug output goes to this file (rotated like the log). */
   mqttDebugLog?: string;
+  /** Filters to subscribe to (without their =format). */
   topics: string[];
+  /** How each topic's payloads are decoded (--topic =format, --mapping). */
+  decoding: DecodingConfig;
   qos: 0 | 1 | 2;
   clientId: string;
   cleanSession: boolean;
@@ -99,11 +105,18 @@ export interface Config {
   http?: HttpConfig;
   /** --availability-topic filters (device online/offline, Last Will). */
   availabilityTopics?: string[];
+  /** Per-sensor alerts (silence, battery, rules); undefined = none asked for. */
+  sensorAlerts?: SensorAlertConfig;
+  /** The embedded broker's users, ACL and limits (src/mqtt/broker-access-flags.ts). */
+  brokerAccess: BrokerAccessConfig;
 }
 
 /** What the command line hands over (already typed by the flag parsers). */
-export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery'>> & {
+export type RawOptions = Partial<Omit<Config, 'mqtt' | 'credentialsExplicit' | 'gmailCredentialsExplicit' | 'clientId' | 'mail' | 'postgresUrl' | 'recovery' | 'decoding' | 'sensorAlerts' | 'brokerAccess'>> & {
   clientId?: string;
+  mappingFile?: string;
+  sensorAlerts?: SensorAlertFlags;
+  brokerAccess?: BrokerAccessFlags;
 };
 
 export interface ResolveContext {
@@ -114,16 +127,19 @@ export interface ResolveContext {
   warnings?: string[];
 }
 
-/** Lines of a credentials file without blanks and `#` comments, each trimmed. */
-export function credentialLines(path: string): string[] {
-  let text: string;
+/** The text of a file the user named; unreadable = ConfigError "cannot read <what> <path>: …". */
+export function readConfigText(path: string, what: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`cannot read credentials file ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`);
+    throw new ConfigError(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(err)}`);
   }
-  return text
+}
+
+/** Lines of a credentials file without blanks and `#` comments, each trimmed. */
+export function credentialLines(path: string): string[] {
+  return readConfigText(path, 'credentials file')
     .replace(/^\uFEFF/, '')
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -211,13 +227,13 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
   const env = ctx.env ?? process.env;
   const dbFile = raw.dbFile ?? DEFAULTS.dbFile;
   const credentialsFile = raw.credentialsFile ?? DEFAULTS.credentialsFile;
-  const topics = raw.topics && raw.topics.length > 0 ? raw.topics : [...DEFAULTS.topics];
-  for (const t of topics) {
-    if (t === '' || t.includes('\0')) throw new ConfigError(`--topic ${JSON.stringify(t)} is not a valid MQTT topic filter`);
-  }
+  const { topics, decoding } = resolveDecoding(raw.topics && raw.topics.length > 0 ? raw.topics : [...DEFAULTS.topics], raw.mappingFile);
   if (raw.caFile !== undefined && !existsSync(raw.caFile)) throw new ConfigError(`--ca-file ${raw.caFile} does not exist`);
   const broker = (raw.broker ?? DEFAULTS.broker).trim();
   if (broker === '') throw new ConfigError('--broker is empty: give a host name or address');
+  const mqtt = readMqttCredentials(credentialsFile, ctx.explicit.has('credentialsFile'), env, ctx.warnings);
+  const embeddedBroker = raw.embeddedBroker ?? false;
+  const embeddedBrokerHost = raw.embeddedBrokerHost ?? DEFAULTS.embeddedBrokerHost;
   const config: Config = {
     logFile: raw.logFile ?? DEFAULTS.logFile,
     dbFile,
@@ -235,6 +251,7 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     dbArchiveSize: raw.dbArchiveSize ?? DEFAULTS.dbArchiveSize,
     logRotate: raw.logRotate ?? DEFAULTS.logRotate,
     topics,
+    decoding,
     qos: raw.qos ?? DEFAULTS.qos,
     clientId: raw.clientId ?? defaultClientId(dbFile),
     cleanSession: raw.cleanSession ?? false,
@@ -242,21 +259,24 @@ export function resolveConfig(raw: RawOptions, ctx: ResolveContext): Config {
     insecure: raw.insecure ?? false,
     logLevel: raw.logLevel ?? DEFAULTS.logLevel,
     console: raw.console ?? true,
-    embeddedBroker: raw.embeddedBroker ?? false,
-    embeddedBrokerHost: raw.embeddedBrokerHost ?? DEFAULTS.embeddedBrokerHost,
+    embeddedBroker,
+    embeddedBrokerHost,
     durable: raw.durable ?? false,
     acceptRetained: raw.acceptRetained ?? false,
     retryAuthFailures: raw.retryAuthFailures ?? false,
     keepaliveSeconds: raw.keepaliveSeconds ?? DEFAULTS.keepaliveSeconds,
-    mqtt: readMqttCredentials(credentialsFile, ctx.explicit.has('credentialsFile'), env, ctx.warnings),
+    mqtt,
     smtpHost: (raw.smtpHost ?? DEFAULTS.smtpHost).trim(),
     smtpSecure: raw.smtpSecure ?? true,
     smtpPort: raw.smtpPort ?? (raw.smtpSecure === false ? DEFAULTS.smtpStartTlsPort : DEFAULTS.smtpPort),
     smtpInsecure: raw.smtpInsecure ?? false,
+    brokerAccess: resolveBrokerAccess(raw.brokerAccess ?? {}, { embeddedBroker, host: embeddedBrokerHost, listenerUser: mqtt.username, warnings: ctx.warnings ?? [] }),
   };
   if (config.smtpHost === '') throw new ConfigError('--smtp-host is empty: give the mail server host name');
   const mail = readMailCredentials(config.gmailCredentialsFile, config.gmailCredentialsExplicit, ctx.warnings);
   if (mail) config.mail = mail;
+  const sensorAlerts = resolveSensorAlerts(raw.sensorAlerts, config.lastNoticeFile);
+  if (sensorAlerts) config.sensorAlerts = sensorAlerts;
   if (raw.caFile !== undefined) config.caFile = raw.caFile;
   if (raw.mqttDebugLog !== undefined) {
     if (raw.mqttDebugLog.trim() === '') throw new ConfigError('--mqtt-debug-log is empty: give a file name');
@@ -307,13 +327,14 @@ export function maskUrlPassword(url: string): string {
 
 /** The configuration as check-config prints it: secrets masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  const { mqtt, mail, http, ...rest } = config;
+  const { mqtt, mail, http, sensorAlerts, brokerAccess, ...rest } = config;
   if (rest.postgresUrl !== undefined) {
     rest.postgresUrl = maskUrlPassword(rest.postgresUrl);
     rest.dbFile = rest.postgresUrl;
   }
   return {
     ...rest,
+    brokerAccess: describeBrokerAccess(brokerAccess),
     http: http ? { ...http, auth: http.auth ? { user: http.auth.user, password: '********' } : null } : null,
     mqtt: {
       username: mqtt.username ?? null,
@@ -321,6 +342,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       source: mqtt.source,
     },
     mail: mail ? { ...mail, password: '********' } : null,
+    sensorAlerts: describeSensorAlerts(sensorAlerts),
   };
 }
 

@@ -38,7 +38,7 @@ describe('command line', () => {
   it('accepts an old scheduled-task command line unchanged (legacy spellings, numbers as numbers)', () => {
     const dir = tempDir();
     const r = cli([
-      '-db', join(dir, 'x.sqlite3'), '-log', join(dir, 'y.log'), '--mqtt_broker', 'broker.local', '-t', '0.5',
+      '-db', join(dir, 'x.sqlite3'), '-log', join(dir, 'y.log'), '--mqtt_broker', 'localhost', '-t', '0.5',
       '-z', '1e6', '--max_log_archives=4', '-s', '60', 'check-config',
     ]);
     expect(r.err).toBe('');
@@ -47,7 +47,7 @@ describe('command line', () => {
     expect(cfg).toMatchObject({
       dbFile: join(dir, 'x.sqlite3'),
       logFile: join(dir, 'y.log'),
-      broker: 'broker.local',
+      broker: 'localhost',
       timerCheckMinutes: 0.5,
       archiveLogSize: 1_000_000,
       maxLogArchives: 4,

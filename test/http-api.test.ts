@@ -5,6 +5,9 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ListenerApp } from '../src/app.js';
+import type { Reading } from '../src/decoders/types.js';
+import { LastReadings } from '../src/http/last-readings.js';
+import type { IncomingMessage } from '../src/store/reading-store.js';
 import { ensureSchema } from '../src/store/schema.js';
 import { formatMicrosUTC } from '../src/store/time.js';
 import { brokerKinds, startBroker, type TestBroker } from './helpers/brokers.js';
@@ -42,6 +45,26 @@ function seed(dbFile: string): void {
 function withoutAges(list: Sensor[]): unknown[] {
   return list.map(({ ageSeconds: _a, ...rest }) => rest);
 }
+
+describe('last readings in memory', () => {
+  const reading = (sensorName: string, temperatureF: number | null): Reading => ({
+    sensorName, temperatureF, dewPointF: null, relHumidityPercent: 40, battVoltage: null, battPercent: null, apRSSI: null,
+  });
+  const item = (result: IncomingMessage['result'], receivedMicros: number): IncomingMessage => ({ topic: 't', payload: Buffer.from(''), receivedMicros, dup: false, result });
+
+  it('takes single and several-reading messages, keeps the newest, skips rejections', () => {
+    const last = new LastReadings();
+    last.seed([{ sensorName: 'a', recordWrittenUTC: '2026-01-01 00:00:00.000000', temperatureF: 50, relHumidityPercent: 1, dewPointF: 1, battVoltage: 1, battPercent: 1, apRSSI: 1, location: 'Hall' }]);
+    last.observe(1, [
+      item({ kind: 'readings', readings: [reading('a', 60), reading('b', null)], decoder: 'tasmota' }, 2_000_000_000_000_000),
+      item({ kind: 'reading', reading: reading('a', 40), decoder: 'ecc' }, 1_000_000_000_000_000), // older than the one above
+      item({ kind: 'rejection', reason: 'bad', decoder: 'ecc' }, 3_000_000_000_000_000),
+    ]);
+    expect(last.get('a')).toMatchObject({ micros: 2_000_000_000_000_000, values: { temperatureF: 60 }, location: 'Hall' });
+    expect(last.get('b')!.values.temperatureF).toBeNull();
+    expect([...last.names()].sort()).toEqual(['a', 'b']);
+  });
+});
 
 describe.each(brokerKinds())('status service against %s', (kind) => {
   async function broker(): Promise<TestBroker> {
@@ -116,8 +139,11 @@ describe.each(brokerKinds())('status service against %s', (kind) => {
     const times = all.body.readings.map((r) => r.time);
     const ranged = await getJson<{ readings: Array<{ temperatureF: number }> }>(base, `/api/sensors/probe/readings?from=${times[2]}&to=${times[4]}`);
     expect(ranged.body.readings.map((r) => r.temperatureF)).toEqual([62, 63, 64]);
-    const firstTwo = await getJson<{ readings: Array<{ temperatureF: number }> }>(base, `/api/sensors/probe/readings?from=${times[0]}&limit=2`);
+    const firstTwo = await getJson<{ readings: Array<{ temperatureF: number }>; truncated: boolean }>(base, `/api/sensors/probe/readings?from=${times[0]}&limit=2`);
     expect(firstTwo.body.readings.map((r) => r.temperatureF)).toEqual([60, 61]);
+    expect(firstTwo.body.truncated).toBe(true);
+    const lastTwo = await getJson<{ readings: Array<{ temperatureF: number }>; truncated: boolean }>(base, `/api/sensors/probe/readings?from=${times[8]}&limit=2`);
+    expect(lastTwo.body).toMatchObject({ truncated: false, readings: [{ temperatureF: 68 }, { temperatureF: 69 }] });
 
     const capped = await getJson<{ limit: number; limitCapped: boolean; limitAsked: number }>(base, '/api/sensors/probe/readings?limit=250000');
     expect(capped.body).toMatchObject({ limit: 100_000, limitCapped: true, limitAsked: 250_000 });

@@ -119,6 +119,22 @@ describe.each(brokerKinds())('availability against %s', (kind) => {
     }
   });
 
+  it("applies more retained availability messages than the broker's queue holds (mosquitto's default 1 000)", async () => {
+    const dir = tempDir();
+    const b = await startBroker(kind, { persistence: false, maxQueued: 1000 });
+    cleanups.push(() => b.stop());
+    const pub = await publisher(b.port);
+    cleanups.push(() => pub.endAsync());
+    const n = 1500;
+    await Promise.all(Array.from({ length: n }, (_, i) => pub.publishAsync(`tele/dev${i}/LWT`, i % 2 ? 'Online' : 'Offline', { qos: 1, retain: true })));
+    const app = await startedApp(dir, b.port, {}, cleanups, { http: localHttp(), availabilityTopics: ['tele/+/LWT'] });
+    await waitFor(() => app.availabilityTracker!.devices.size === n, 90_000, `${n} devices`);
+    const s = await sensors(app.httpService!.url);
+    expect(s.get('dev1')!.status).toBe('online');
+    expect(s.get('dev1498')!.status).toBe('offline');
+    expect(query(app.config.dbFile, 'SELECT device FROM availability')).toHaveLength(n);
+  }, 180_000);
+
   it('marks a device offline when its process is killed and the broker fires its Last Will', async () => {
     const dir = tempDir();
     const b = await broker();

@@ -7,8 +7,12 @@ import { createServer } from 'node:net';
 import { readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { ListenerApp } from '../src/app.js';
+import { ensureSchema } from '../src/store/schema.js';
+import { formatMicrosUTC } from '../src/store/time.js';
 import { startAedes, freePort, type TestBroker } from './helpers/brokers.js';
+import { sendJson } from '../src/http/routes.js';
 import { getJson, getRaw, localHttp } from './helpers/http.js';
 import { BIN } from './helpers/processes.js';
 import { payload, publisher, startedApp, tempDir, testConfig, testLogger, waitFor } from './helpers/util.js';
@@ -80,6 +84,48 @@ describe('status service: bad requests', () => {
     expect(huge).toBe(431);
     await pub.publishAsync('ECCTempHum', payload('s2', 71), { qos: 1 });
     await waitFor(async () => (await getJson(base, '/api/sensors/s2')).status === 200, 15_000, 's2 stored beside a slow client');
+  });
+});
+
+describe('status service: big answers', () => {
+  it('caps readings at 100 000 (the latest ones) and says the answer was truncated', async () => {
+    const dir = tempDir();
+    const db = new Database(join(dir, 'ECCTempHum.sqlite3'));
+    ensureSchema(db);
+    const insert = db.prepare('INSERT INTO ECCTempHum VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const t0 = Date.parse('2026-01-01T00:00:00Z') * 1000;
+    db.transaction(() => {
+      for (let i = 0; i < 100_005; i++) insert.run(formatMicrosUTC(t0 + i * 1_000_000), 40, i, 50, 3.3, 80, -70, 'busy');
+    })();
+    db.close();
+    const b = await aedes();
+    const app = await startedApp(dir, b.port, {}, cleanups, { http: localHttp() });
+    type Answer = { count: number; truncated: boolean; limit: number; readings: Array<{ temperatureF: number }> };
+    const latest = await getJson<Answer>(app.httpService!.url, '/api/sensors/busy/readings');
+    expect(latest.body).toMatchObject({ count: 100_000, truncated: true, limit: 100_000 });
+    expect(latest.body.readings[0]!.temperatureF).toBe(5);
+    expect(latest.body.readings.at(-1)!.temperatureF).toBe(100_004);
+  }, 180_000);
+});
+
+describe('status service: plugging in', () => {
+  it("takes another feature's routes (as /api/alerts is) and a fallback for what no route knows (the web page)", async () => {
+    const dir = tempDir();
+    const b = await aedes();
+    const app = await startedApp(dir, b.port, {}, cleanups, { http: localHttp() });
+    const http = app.httpService!;
+    http.addRoutes([{ method: 'GET', path: '/api/example', handle: ({ res }) => sendJson(res, 200, [{ sensor: 'x' }]) }]);
+    http.addFallback((req, res) => {
+      if (req.url !== '/') return false;
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<h1>page</h1>');
+      return true;
+    });
+    expect((await getJson(http.url, '/api/example')).body).toEqual([{ sensor: 'x' }]);
+    const page = await getJson(http.url, '/');
+    expect(page).toMatchObject({ status: 200, text: '<h1>page</h1>' });
+    expect((await getJson(http.url, '/app.js')).status).toBe(404);
+    expect((await getJson(http.url, '/health')).status).toBe(200);
   });
 });
 

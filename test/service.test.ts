@@ -86,6 +86,17 @@ describe('signals', () => {
     expect(reloadSignals('linux')).toEqual(['SIGHUP']);
   });
 
+  it('SIGTERM right after start, while the client is still connecting to the embedded broker: exits 0 with no error trace', async () => {
+    const dir = tempDir('svc-early-');
+    const port = await freePort();
+    const r = track(launch(listenerArgs(dir, ['--embedded-broker', '--port', String(port)]), { cwd: dir }));
+    // As soon as the log shows the client connecting (before CONNACK is certain), stop it.
+    await waitFor(() => readIfExists(filesIn(dir).log).includes('connecting to mqtt://'), 20_000, 'client connecting');
+    const { code } = await stopWith(r, 'SIGTERM');
+    expect(r.stderr()).not.toMatch(/ECONNRESET|Unhandled|at /);
+    expect(code).toBe(0);
+  });
+
   it('SIGTERM during a stream: exits 0 within 5 s, every acknowledged reading is stored, the rest arrive after a restart', async () => {
     const broker = new EmbeddedBroker({ port: await freePort() });
     await broker.start();

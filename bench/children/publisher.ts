@@ -3,7 +3,7 @@
 // sequence numbers (as fast as a bounded window allows, or paced at a fixed rate), waits for the
 // broker to have them all (QoS 1/2: PUBACK/PUBCOMP), reports and exits.
 import { connectBench } from './connect.js';
-import { BENCH_TOPIC, benchPayload, wallMs } from '../lib/payload.js';
+import { benchMessage, wallMs, type BenchFormat } from '../lib/payload.js';
 
 export interface PublisherJob {
   port: number;
@@ -19,6 +19,8 @@ export interface PublisherJob {
   /** Send every publish time back (latency runs). */
   recordTimes: boolean;
   clientId: string;
+  /** Payload format (default ecc). */
+  format?: BenchFormat;
 }
 
 export type PublisherReport = {
@@ -65,7 +67,8 @@ async function main(): Promise<void> {
       if (times) times[next - job.from] = now;
       const seq = next++;
       outstanding++;
-      client.publish(BENCH_TOPIC, benchPayload(seq, job.sensors, now), { qos: job.qos }, onComplete);
+      const m = benchMessage(job.format ?? 'ecc', seq, job.sensors, now);
+      client.publish(m.topic, m.payload, { qos: job.qos }, onComplete);
     };
     // Unpaced: keep `window` publishes outstanding; every completion refills (bounded by `to`).
     const pump = (): void => {

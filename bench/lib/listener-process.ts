@@ -30,6 +30,8 @@ export interface ListenerOptions {
   args?: string[];
   /** The -d value when not the SQLite file in `dir`, e.g. postgres://… */
   db?: string;
+  /** --log-level (default info; bench/debug-cost.ts compares debug). */
+  logLevel?: 'info' | 'debug';
 }
 
 export class ListenerProcess {
@@ -60,7 +62,7 @@ export class ListenerProcess {
       '--port', String(o.port),
       '-d', o.db ?? this.dbFile,
       '-l', this.logFile,
-      '--log-level', 'info',
+      '--log-level', o.logLevel ?? 'info',
       '--no-console',
       '--qos', String(o.qos),
       '--client-id', o.clientId,

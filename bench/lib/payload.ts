@@ -44,3 +44,23 @@ export function benchPayload(seq: number, sensors: number, publishedAtMs: number
 export function wallMs(): number {
   return performance.timeOrigin + performance.now();
 }
+
+/** What the publishers send: the ECC payload, or a Zigbee2MQTT device state (the decode bench). */
+export type BenchFormat = 'ecc' | 'z2m';
+
+export const Z2M_BENCH_FILTER = 'zigbee2mqtt/#';
+
+/**
+ * A Zigbee2MQTT state of an Aqara-like sensor carrying the same sequence number: the temperature
+ * in °C with enough digits that the listener's °F (rounded to 0.001) is exactly encodeSeq's.
+ */
+export function z2mBenchPayload(seq: number, sensors: number, publishedAtMs: number): string {
+  const { temperatureF, humidity } = encodeSeq(seq);
+  const c = (((Number(temperatureF) - 32) * 5) / 9).toFixed(6);
+  return `{"battery":67.8,"humidity":${humidity},"linkquality":120,"temperature":${c},"voltage":3910,"t":${publishedAtMs.toFixed(3)}}`;
+}
+
+export function benchMessage(format: BenchFormat, seq: number, sensors: number, publishedAtMs: number): { topic: string; payload: string } {
+  if (format === 'z2m') return { topic: `zigbee2mqtt/${sensorName(seq % sensors)}`, payload: z2mBenchPayload(seq, sensors, publishedAtMs) };
+  return { topic: BENCH_TOPIC, payload: benchPayload(seq, sensors, publishedAtMs) };
+}

@@ -1,6 +1,7 @@
 // A group of publisher processes sharing one load: sequence numbers [0, count) split evenly.
 import { forkChild, waitExit, type Child } from './children.js';
 import type { PublisherJob, PublisherReport } from '../children/publisher.js';
+import type { BenchFormat } from './payload.js';
 
 export interface Load {
   qos: 0 | 1 | 2;
@@ -13,6 +14,8 @@ export interface Load {
   recordTimes?: boolean;
   /** Added to every sequence number (several loads into one database). */
   seqOffset?: number;
+  /** Payload format (default ecc). */
+  format?: BenchFormat;
 }
 
 export interface LoadResult {
@@ -47,6 +50,7 @@ export class PublisherGroup {
         recordTimes: this.load.recordTimes ?? false,
         clientId: `bench-pub-${process.pid}-${p}-${Math.random().toString(36).slice(2, 8)}`,
       };
+      if (this.load.format) job.format = this.load.format;
       this.children.push(forkChild('publisher', job));
     }
     await Promise.all(this.children.map((c) => c.next('ready', 15_000)));

@@ -71,7 +71,7 @@ export interface AlertMessage {
   text: string;
 }
 
-const PREFIX = '[mqtt-iot-listener]';
+export const PREFIX = '[mqtt-iot-listener]';
 
 function facts(ctx: AlertContext, rows: Array<[string, string]>): string {
   const all: Array<[string, string]> = [

@@ -2,8 +2,8 @@
 // survives a restart of the listener. Written atomically (temp file + rename): a crash mid-write
 // leaves the old file, never half a file. The original stored a Python pickle; a file we cannot
 // read is treated as "no alert sent yet" (one warning) and replaced by ours on the next send.
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-file.js';
 import type { Logger } from '../logging/types.js';
 
 interface LastNotice {
@@ -58,19 +58,9 @@ export class MuteState {
     this.lastAlert = at;
     const body: LastNotice = { lastAlertUTC: new Date(at).toISOString(), writtenBy: this.writtenBy };
     if (subject !== undefined) body.subject = subject;
-    const tmp = `${this.file}.${process.pid}.tmp`;
     try {
-      await mkdir(dirname(this.file), { recursive: true });
-      const fh = await open(tmp, 'w', 0o644);
-      try {
-        await fh.writeFile(`${JSON.stringify(body)}\n`, 'utf8');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, `${JSON.stringify(body)}\n`);
     } catch (err) {
-      await rm(tmp, { force: true }).catch(() => undefined);
       this.log.error(`cannot write last-notice file ${this.file}: ${(err as Error).message}; muting holds only until the listener restarts`);
     }
   }

@@ -1,10 +1,13 @@
 // The sensor API: GET /api/sensors (every sensor ever seen, or known by its availability topic),
 // /api/sensors/{name} (404 "never seen" for an unknown one) and /api/sensors/{name}/readings
 // (time range, limit capped at 100 000, or min/max/mean per bucket with maxPoints, for charts).
+// The sensor list and each sensor's last reading come from LastReadings (memory, seeded from the
+// database); readings from the service's read-only connection.
 // Names arrive percent-encoded and only ever reach SQL as bound parameters.
 import type { DeviceAvailability } from '../availability/availability-tracker.js';
 import { formatMicrosUTC } from '../store/time.js';
-import { BUCKET_FIELDS, type BucketRow, type ReadingRow, type SensorReader } from './sensor-reader.js';
+import { BUCKET_FIELDS, type BucketField, type BucketRow, type ReadingRow, type SensorReader } from './sensor-reader.js';
+import type { LastReadings } from './last-readings.js';
 import { celsius, isoFromStored, sensorView, type SensorView } from './sensor-view.js';
 import { badParameter, HttpError, sendJson, type Route } from './routes.js';
 
@@ -13,6 +16,7 @@ export const MAX_POINTS = 10_000;
 
 export interface SensorApiDeps {
   reader: SensorReader;
+  lastReadings: LastReadings;
   /** Current availability per device (committed state), if availability topics are tracked. */
   availability?: (device: string) => DeviceAvailability | undefined;
   availabilityDevices?: () => Iterable<string>;
@@ -46,13 +50,7 @@ function round(v: number | null, digits = 3): number | null {
 
 export function sensorApiRoutes(deps: SensorApiDeps): Route[] {
   const now = deps.now ?? Date.now;
-  const view = (name: string, nowMs: number): SensorView =>
-    sensorView(
-      name,
-      { last: deps.reader.lastReading(name), location: deps.reader.locationOf(name), availability: deps.availability?.(name) },
-      nowMs,
-      deps.staleMs,
-    );
+  const view = (name: string, nowMs: number): SensorView => sensorView(name, deps.lastReadings.get(name), deps.availability?.(name), nowMs, deps.staleMs);
   const known = (name: string): SensorView => {
     const v = view(name, now());
     if (v.last === null && v.availability === null) throw new HttpError(404, `sensor ${JSON.stringify(name)} was never seen`, { name, status: 'never seen' });
@@ -64,13 +62,10 @@ export function sensorApiRoutes(deps: SensorApiDeps): Route[] {
       path: '/api/sensors',
       handle: ({ res }) => {
         const nowMs = now();
-        const views = new Map<string, SensorView>();
-        for (const r of deps.reader.everyLastReading()) {
-          views.set(r.sensorName, sensorView(r.sensorName, { last: r, location: r.location, availability: deps.availability?.(r.sensorName) }, nowMs, deps.staleMs));
-        }
+        const names = new Set(deps.lastReadings.names());
         // Devices known only from their availability topic are listed too.
-        for (const d of deps.availabilityDevices?.() ?? []) if (!views.has(d)) views.set(d, view(d, nowMs));
-        sendJson(res, 200, [...views.keys()].sort().map((n) => views.get(n)!));
+        for (const d of deps.availabilityDevices?.() ?? []) names.add(d);
+        sendJson(res, 200, [...names].sort().map((n) => view(n, nowMs)));
       },
     },
     {
@@ -89,27 +84,30 @@ export function sensorApiRoutes(deps: SensorApiDeps): Route[] {
         if (fromMs !== undefined && toMs !== undefined && fromMs > toMs) throw badParameter('from', 'is later than to');
         const asked = q.has('limit') ? parseCount('limit', q.get('limit')!) : undefined;
         const maxPoints = q.has('maxPoints') ? parseCount('maxPoints', q.get('maxPoints')!, MAX_POINTS) : undefined;
+        const fields = q.has('fields') ? parseFields(q.get('fields')!, maxPoints) : BUCKET_FIELDS;
         known(name);
         const from = fromMs === undefined ? '0000' : formatMicrosUTC(fromMs * 1000);
         const to = toMs === undefined ? '9999' : formatMicrosUTC(toMs * 1000 + 999);
         const base = { name, from: fromMs === undefined ? null : new Date(fromMs).toISOString(), to: toMs === undefined ? null : new Date(toMs).toISOString() };
         if (maxPoints !== undefined) {
-          sendJson(res, 200, { ...base, ...bucketed(deps.reader, name, from, to, fromMs, toMs, maxPoints) });
+          sendJson(res, 200, { ...base, ...bucketed(deps.reader, name, from, to, fromMs, toMs, maxPoints, fields) });
           return;
         }
         const limit = Math.min(asked ?? MAX_LIMIT, MAX_LIMIT);
+        const head = { ...base, limit, ...(asked !== undefined && asked > MAX_LIMIT ? { limitCapped: true, limitAsked: asked } : { limitCapped: false }) };
+        // Streamed in chunks: up to 100 000 readings never sit in the (capped) heap as one string.
+        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+        let chunk = `${JSON.stringify(head).slice(0, -1)},"readings":[`;
+        let count = 0;
         // Without `from`, a limit means "the latest N" (still returned oldest first).
-        const rows = deps.reader.readings(name, from, to, limit + 1, fromMs === undefined);
-        const truncated = rows.length > limit;
-        const kept = truncated ? (fromMs === undefined ? rows.slice(1) : rows.slice(0, limit)) : rows;
-        sendJson(res, 200, {
-          ...base,
-          limit,
-          ...(asked !== undefined && asked > MAX_LIMIT ? { limitCapped: true, limitAsked: asked } : { limitCapped: false }),
-          truncated,
-          count: kept.length,
-          readings: kept.map(readingJson),
+        const truncated = deps.reader.eachReading(name, from, to, limit, fromMs === undefined, (row) => {
+          chunk += (count++ === 0 ? '' : ',') + JSON.stringify(readingJson(row));
+          if (chunk.length >= 64 * 1024) {
+            res.write(chunk);
+            chunk = '';
+          }
         });
+        res.end(`${chunk}],"truncated":${truncated},"count":${count}}`);
       },
     },
   ];
@@ -128,19 +126,42 @@ function readingJson(r: ReadingRow): Record<string, unknown> {
   };
 }
 
-function bucketed(reader: SensorReader, name: string, from: string, to: string, fromMs: number | undefined, toMs: number | undefined, maxPoints: number): Record<string, unknown> {
+/**
+ * `fields=temperatureF,relHumidityPercent` (with maxPoints): only these columns' min/max/mean.
+ * A chart of two quantities then costs the database a third of the work and the wire a third of
+ * the bytes (issue 12: the web page).
+ */
+function parseFields(text: string, maxPoints: number | undefined): readonly BucketField[] {
+  if (maxPoints === undefined) throw badParameter('fields', 'applies to buckets only: give maxPoints too');
+  const names = text.split(',').map((f) => f.trim());
+  for (const f of names) {
+    if (!(BUCKET_FIELDS as readonly string[]).includes(f)) throw badParameter('fields', `${JSON.stringify(f.slice(0, 40))} is not one of ${BUCKET_FIELDS.join(', ')}`);
+  }
+  return BUCKET_FIELDS.filter((f) => names.includes(f));
+}
+
+function bucketed(
+  reader: SensorReader,
+  name: string,
+  from: string,
+  to: string,
+  fromMs: number | undefined,
+  toMs: number | undefined,
+  maxPoints: number,
+  fields: readonly BucketField[],
+): Record<string, unknown> {
   const span = reader.range(name, from, to);
   if (span.n === 0 || span.first === null || span.last === null) return { maxPoints, bucketSeconds: null, count: 0, buckets: [] };
   const start = Math.floor((fromMs ?? Date.parse(isoFromStored(span.first)!)) / 1000);
   const end = Math.floor((toMs ?? Date.parse(isoFromStored(span.last)!)) / 1000);
   const width = Math.max(1, Math.ceil((end - start + 1) / maxPoints));
-  const rows = reader.buckets(name, from, to, start, width);
-  return { maxPoints, bucketSeconds: width, count: span.n, buckets: rows.map((b) => bucketJson(b, start, width)) };
+  const rows = reader.buckets(name, from, to, start, width, fields);
+  return { maxPoints, bucketSeconds: width, count: span.n, buckets: rows.map((b) => bucketJson(b, start, width, fields)) };
 }
 
-function bucketJson(b: BucketRow, start: number, width: number): Record<string, unknown> {
+function bucketJson(b: BucketRow, start: number, width: number, fields: readonly BucketField[]): Record<string, unknown> {
   const out: Record<string, unknown> = { startUTC: new Date((start + b.bucket! * width) * 1000).toISOString(), count: b.count };
-  for (const f of BUCKET_FIELDS) {
+  for (const f of fields) {
     out[f] = { min: b[`${f}_min`] ?? null, max: b[`${f}_max`] ?? null, mean: round(b[`${f}_mean`] ?? null) };
     if (f === 'temperatureF') {
       out['temperatureC'] = { min: celsius(b[`${f}_min`] ?? null), max: celsius(b[`${f}_max`] ?? null), mean: celsius(b[`${f}_mean`] ?? null) };

@@ -1,5 +1,5 @@
 // The status service as one part of the listener, with start()/stop(): its read-only database
-// connection, the route modules (health, metrics, sensor API) and the server. Other features plug
+// connection, every sensor's last reading in memory (LastReadings), the route modules (health, metrics, sensor API) and the server. Other features plug
 // in their own routes (addRoutes, e.g. /api/alerts) or a fallback for paths no route knows
 // (addFallback, e.g. the web page's static files).
 import type { Logger } from '../logging/types.js';
@@ -7,6 +7,7 @@ import { sensorApiRoutes } from './api.js';
 import { healthRoutes } from './health.js';
 import type { HttpConfig } from './http-options.js';
 import type { ListenerParts } from './listener-parts.js';
+import { LastReadings } from './last-readings.js';
 import { ListenerMetrics } from './metrics.js';
 import type { Fallback, Route } from './routes.js';
 import { SensorReader } from './sensor-reader.js';
@@ -15,6 +16,7 @@ import { StatusServer } from './status-server.js';
 export class HttpService {
   private readonly reader: SensorReader;
   private readonly metrics: ListenerMetrics;
+  private readonly lastReadings = new LastReadings();
   private readonly server: StatusServer;
   private started = false;
 
@@ -37,6 +39,7 @@ export class HttpService {
         ...this.metrics.routes(),
         ...sensorApiRoutes({
           reader: this.reader,
+          lastReadings: this.lastReadings,
           availability: (device) => tracker()?.stateOf(device),
           availabilityDevices: () => tracker()?.devices.keys() ?? [],
           staleMs: config.staleMs,
@@ -71,21 +74,31 @@ export class HttpService {
   async start(): Promise<void> {
     if (this.started) return;
     this.reader.open();
+    // Seeded and attached in one synchronous step: no commit can fall between the two.
+    this.lastReadings.seed(this.reader.everyLastReading());
+    this.app.readingWriter?.commitObservers.push(this.lastReadings.observe, this.metrics.observe);
     try {
       await this.server.start();
     } catch (err) {
-      this.reader.close();
+      this.detach();
       throw err;
     }
-    this.metrics.attach();
     this.started = true;
   }
 
   /** Idempotent. */
   async stop(): Promise<void> {
-    this.metrics.detach();
     await this.server.stop();
-    this.reader.close();
+    this.detach();
     this.started = false;
+  }
+
+  private detach(): void {
+    const observers = this.app.readingWriter?.commitObservers;
+    for (const observe of [this.lastReadings.observe, this.metrics.observe]) {
+      const at = observers ? observers.indexOf(observe) : -1;
+      if (at >= 0) observers!.splice(at, 1);
+    }
+    this.reader.close();
   }
 }

@@ -16,9 +16,8 @@ export class ListenerMetrics {
   readonly registry = new Registry();
   private readonly commitDuration: Histogram;
   private readonly latency: Histogram;
-  private observer: ((ms: number, items: readonly IncomingMessage[]) => void) | undefined;
 
-  constructor(private readonly app: ListenerParts) {
+  constructor(app: ListenerParts) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
     const counter = (name: string, help: string, read: () => number): void => {
@@ -71,24 +70,12 @@ export class ListenerMetrics {
     });
   }
 
-  /** Starts observing commits (the writer exists once the app has started). */
-  attach(): void {
-    const writer = this.app.readingWriter;
-    if (!writer || this.observer) return;
-    this.observer = (ms, items) => {
-      this.commitDuration.observe(ms / 1000);
-      const now = nowMicros();
-      for (const item of items) this.latency.observe(Math.max(0, now - item.receivedMicros) / 1e6);
-    };
-    writer.commitObservers.push(this.observer);
-  }
-
-  detach(): void {
-    const list = this.app.readingWriter?.commitObservers;
-    const at = list && this.observer ? list.indexOf(this.observer) : -1;
-    if (at >= 0) list!.splice(at, 1);
-    this.observer = undefined;
-  }
+  /** A commit observer for the writer (ReadingWriter.commitObservers): feeds the two histograms. */
+  readonly observe = (ms: number, items: readonly IncomingMessage[]): void => {
+    this.commitDuration.observe(ms / 1000);
+    const now = nowMicros();
+    for (const item of items) this.latency.observe(Math.max(0, now - item.receivedMicros) / 1e6);
+  };
 
   routes(): Route[] {
     return [

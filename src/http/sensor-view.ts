@@ -4,8 +4,8 @@
 // --stale (or, without readings, when its availability topic says online), "stale" with an older
 // one, "never seen" with neither.
 import type { DeviceAvailability } from '../availability/availability-tracker.js';
-import type { LastReading } from '../store/sensor-queries.js';
 import { parseMicrosUTC } from '../store/time.js';
+import type { LastSeen } from './last-readings.js';
 
 export type SensorStatusWord = 'online' | 'stale' | 'offline' | 'never seen';
 
@@ -39,22 +39,23 @@ export function celsius(fahrenheit: number | null): number | null {
 
 export function sensorView(
   name: string,
-  input: { last: LastReading | undefined; location: string | null; availability: DeviceAvailability | undefined },
+  seen: LastSeen | undefined,
+  availability: DeviceAvailability | undefined,
   nowMs: number,
   staleMs: number,
 ): SensorView {
-  const { last, availability } = input;
-  const lastMicros = last ? parseMicrosUTC(last.recordWrittenUTC) : Number.NaN;
-  const ageMs = Number.isNaN(lastMicros) ? undefined : Math.max(0, nowMs - lastMicros / 1000);
+  const last = seen?.values;
+  const lastMs = seen === undefined || Number.isNaN(seen.micros) ? undefined : Math.floor(seen.micros / 1000);
+  const ageMs = lastMs === undefined ? undefined : Math.max(0, nowMs - lastMs);
   let status: SensorStatusWord;
   if (availability?.state === 'offline') status = 'offline';
   else if (ageMs !== undefined) status = ageMs <= staleMs ? 'online' : 'stale';
   else status = availability?.state === 'online' ? 'online' : 'never seen';
   return {
     name,
-    location: input.location,
+    location: seen?.location ?? null,
     status,
-    lastSeenUTC: last ? isoFromStored(last.recordWrittenUTC) : null,
+    lastSeenUTC: lastMs === undefined ? null : new Date(lastMs).toISOString(),
     ageSeconds: ageMs === undefined ? null : Math.round(ageMs / 1000),
     last: last
       ? {

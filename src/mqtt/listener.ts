@@ -3,11 +3,13 @@
 // with capped exponential backoff, and handing each message to a sink that calls back once the
 // message is committed — only then is it acknowledged (see AckGate).
 import { readFileSync } from 'node:fs';
+import type { LookupFunction } from 'node:net';
 import type { Writable } from 'node:stream';
-import mqtt from 'mqtt';
-import type { IClientOptions, IPublishPacket, IStore, MqttClient } from 'mqtt';
+import { MqttClient } from 'mqtt';
+import type { IClientOptions, IPublishPacket, IStore } from 'mqtt';
 import { AckGate } from './ack-gate.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay, reconnectLogged } from './backoff.js';
+import { brokerStreamBuilder, isNameResolutionError } from './broker-connection.js';
 import type { Logger } from '../logging/types.js';
 
 export interface InboundMessage {
@@ -43,6 +45,8 @@ export interface MqttListenerOptions {
   cleanSession: boolean;
   topics: readonly string[];
   qos: 0 | 1 | 2;
+  /** Filters subscribed at QoS 0 whatever `qos` says (availability: see AvailabilityTracker). */
+  qos0Topics?: readonly string[];
   username?: string;
   password?: string;
   keepaliveSeconds: number;
@@ -52,6 +56,10 @@ export interface MqttListenerOptions {
   connectTimeoutMs?: number;
   /** Where MQTT.js keeps incoming QoS 2 messages between PUBREC and PUBREL (default: memory). */
   incomingStore?: IStore;
+  /** Name resolution for the broker host, asked at every attempt (default: the system's). */
+  lookup?: LookupFunction;
+  /** The flag that named the host, for the log line when it does not resolve (default: -b/--broker). */
+  hostFlag?: string;
   /** Topics subscribed at QoS 1 beside `topics` (e.g. outage recovery's). */
   extraSubscriptions?: readonly string[];
   /** The Last Will of each connection (asked again before every connect). */
@@ -81,6 +89,8 @@ export class MqttListener {
   private up = false;
   private lastHeardMs = 0;
   private lastError: string | undefined;
+  /** Why the last attempt failed (a socket error), told in the reconnect line. */
+  private lastSocketError: (Error & { code?: number | string }) | undefined;
   /** Connections made, and how many messages were handed to the sink (for status and tests). */
   readonly stats = { connects: 0, messages: 0, subscribeFailures: 0 };
   /** Wall-clock ms since when the client has had no connection (undefined while connected), for /health. */
@@ -114,9 +124,6 @@ export class MqttListener {
     this.disconnectedAt ??= Date.now();
     const o = this.options;
     const clientOptions: IClientOptions = {
-      host: o.host,
-      port: o.port,
-      protocol: o.tls ? 'mqtts' : 'mqtt',
       clientId: o.clientId,
       clean: o.cleanSession,
       keepalive: o.keepaliveSeconds,
@@ -134,12 +141,16 @@ export class MqttListener {
     if (will) clientOptions.will = will;
     if (o.username !== undefined) clientOptions.username = o.username;
     if (o.password !== undefined) clientOptions.password = o.password;
-    if (o.tls) {
-      clientOptions.rejectUnauthorized = !o.insecure;
-      if (o.caFile) clientOptions.ca = readFileSync(o.caFile);
-    }
+    const streamBuilder = brokerStreamBuilder({
+      host: o.host,
+      port: o.port,
+      tls: o.tls,
+      rejectUnauthorized: !o.insecure,
+      ...(o.tls && o.caFile ? { ca: readFileSync(o.caFile) } : {}),
+      ...(o.lookup ? { lookup: o.lookup } : {}),
+    });
     this.log.info(`connecting to ${this.brokerUrl} as ${o.clientId} (clean session: ${o.cleanSession})`);
-    const client = mqtt.connect(clientOptions);
+    const client = new MqttClient(streamBuilder, clientOptions);
     this.client = client;
     const gate = new AckGate(client);
     this.gate = gate;
@@ -157,15 +168,13 @@ export class MqttListener {
       if (nextWill) client.options.will = nextWill;
       this.disconnectedAt ??= Date.now();
       if (this.stopping) return;
-      const delay = backoffDelay(this.attempts, {
-        initialMs: o.reconnectInitialMs ?? 1000,
-        maxMs: o.reconnectMaxMs ?? 60_000,
-      });
+      const backoff = { initialMs: o.reconnectInitialMs ?? 1000, maxMs: o.reconnectMaxMs ?? 60_000 };
+      const delay = backoffDelay(this.attempts, backoff);
       client.options.reconnectPeriod = delay;
       this.attempts++;
-      this.log.warn(
-        `${this.everConnected && this.attempts === 1 ? 'connection to broker lost' : 'broker not reachable'}; reconnect attempt ${this.attempts} in ${(delay / 1000).toFixed(1)} s`,
-      );
+      const cause = this.lastSocketError;
+      this.lastSocketError = undefined;
+      this.logReconnect(cause, delay, reconnectLogged(this.attempts, backoff));
     });
     client.on('connect', (connack) => {
       this.attempts = 0;
@@ -191,8 +200,27 @@ export class MqttListener {
         return;
       }
       this.lastError = err.message;
-      this.log.warn(`mqtt: ${err.message}`);
+      // Socket errors (refused, reset, name not found) are told once, in the reconnect line.
+      if (typeof err.code === 'string') this.lastSocketError = err;
+      else this.log.warn(`mqtt: ${err.message}`);
     });
+  }
+
+  /**
+   * One line per attempt while the delay still grows, then every 10th (a broker down for a day
+   * is ~150 lines, not 1440). A host that does not resolve is an error naming the flag: at boot
+   * the network or DNS may come later, but a typo never heals, and the log must say which.
+   */
+  private logReconnect(cause: (Error & { code?: number | string }) | undefined, delay: number, logged: boolean | 'every-10th'): void {
+    if (!logged) return;
+    const o = this.options;
+    const next = `reconnect attempt ${this.attempts} in ${(delay / 1000).toFixed(1)} s${logged === 'every-10th' ? ' (logged every 10th attempt)' : ''}`;
+    if (isNameResolutionError(cause)) {
+      this.log.error(`broker host ${JSON.stringify(o.host)} (${o.hostFlag ?? '-b/--broker'}) does not resolve (${cause.code}); ${next}`);
+      return;
+    }
+    const what = this.everConnected && this.attempts === 1 ? 'connection to broker lost' : 'broker not reachable';
+    this.log.warn(`${what}${cause ? ` (${cause.message})` : ''}; ${next}`);
   }
 
   /** Stops taking messages: those arriving now are not acknowledged (the broker keeps them). */
@@ -216,6 +244,9 @@ export class MqttListener {
       });
     });
     client.removeAllListeners();
+    // A socket still connecting when the client ended (a stop right after start) may report its
+    // reset later; with no listener that 'error' would crash the process on its way out.
+    client.on('error', () => undefined);
   }
 
   /**
@@ -246,10 +277,12 @@ export class MqttListener {
 
   private subscribe(client: MqttClient): void {
     const { qos, extraSubscriptions = [] } = this.options;
-    const topics = [...this.options.topics, ...extraSubscriptions];
+    const qos0 = this.options.qos0Topics ?? [];
+    const topics = [...this.options.topics, ...extraSubscriptions, ...qos0];
     const map: Record<string, { qos: 0 | 1 | 2 }> = {};
     for (const t of this.options.topics) map[t] = { qos };
     for (const t of extraSubscriptions) map[t] ??= { qos: 1 };
+    for (const t of qos0) map[t] ??= { qos: 0 };
     client.subscribe(
       map,
       (err, granted) => {

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { DecodeResult, Reading } from '../decoders/index.js';
+import { hasClimate, readingFromPart } from '../decoders/measurements.js';
 import { ensureSchema } from './schema.js';
 import { formatMicrosUTC } from './time.js';
 
@@ -52,9 +53,13 @@ export interface BatchOutcome {
   stored: number;
   rejected: number;
   duplicates: number;
+  /** Recognised messages without a reading (availability, bridge, discovery ...): not stored. */
+  ignored: number;
   sensorRows: number;
   /** Name of the last sensor stored in this batch, if any. */
   lastSensor?: string;
+  /** The messages counted in `duplicates` (set only when there are any: the debug log names them). */
+  duplicateItems?: IncomingMessage[];
 }
 
 export interface ReadingStoreOptions {
@@ -280,7 +285,7 @@ export class ReadingStore {
 
   private writeItems(items: readonly IncomingMessage[]): BatchOutcome {
     const st = this.statements!;
-    const outcome: BatchOutcome = { stored: 0, rejected: 0, duplicates: 0, sensorRows: 0 };
+    const outcome: BatchOutcome = { stored: 0, rejected: 0, duplicates: 0, ignored: 0, sensorRows: 0 };
     const ledgerEntries: Array<[number, string]> = [];
     for (const item of items) {
       if (item.qos === 2 && item.packetId !== undefined) st.incomingDelete.run(item.packetId);
@@ -289,6 +294,7 @@ export class ReadingStore {
         // A redelivery (DUP) of a packet whose row we already committed: acknowledge, store nothing.
         if (item.dup && (this.stagedDeliveries.get(item.packetId) ?? this.deliveries.get(item.packetId)) === digest) {
           outcome.duplicates++;
+          (outcome.duplicateItems ??= []).push(item);
           continue;
         }
         this.stagedDeliveries.set(item.packetId, digest);
@@ -301,19 +307,11 @@ export class ReadingStore {
         outcome.rejected++;
         continue;
       }
-      const r = item.result.reading;
-      const micros = this.insertReading(r, item.receivedMicros);
-      outcome.stored++;
-      outcome.lastSensor = r.sensorName;
-      if (this.sensorChanged(r)) {
-        st.insertSensor.run(formatMicrosUTC(micros), r.sensorName, r.location ?? null, r.macAddress ?? null, r.softwareVersion ?? null);
-        this.stagedMeta.set(r.sensorName, {
-          location: r.location ?? null,
-          mac: r.macAddress ?? null,
-          version: r.softwareVersion ?? null,
-        });
-        outcome.sensorRows++;
+      if (item.result.kind !== 'reading') {
+        for (const r of otherReadings(item.result, outcome)) this.storeReading(r, item.receivedMicros, outcome);
+        continue;
       }
+      this.storeReading(item.result.reading, item.receivedMicros, outcome);
     }
     if (ledgerEntries.length > 0) {
       st.ledgerPut.run(formatMicrosUTC(Date.now() * 1000), JSON.stringify(ledgerEntries));
@@ -323,6 +321,22 @@ export class ReadingStore {
       }
     }
     return outcome;
+  }
+
+  private storeReading(r: Reading, receivedMicros: number, outcome: BatchOutcome): void {
+    const st = this.statements!;
+    const micros = this.insertReading(r, receivedMicros);
+    outcome.stored++;
+    outcome.lastSensor = r.sensorName;
+    if (this.sensorChanged(r)) {
+      st.insertSensor.run(formatMicrosUTC(micros), r.sensorName, r.location ?? null, r.macAddress ?? null, r.softwareVersion ?? null);
+      this.stagedMeta.set(r.sensorName, {
+        location: r.location ?? null,
+        mac: r.macAddress ?? null,
+        version: r.softwareVersion ?? null,
+      });
+      outcome.sensorRows++;
+    }
   }
 
   /** Inserts with the receive time, bumped by 1 µs while the primary key is taken. */
@@ -357,4 +371,18 @@ export class ReadingStore {
       last.location !== (r.location ?? null) || last.mac !== (r.macAddress ?? null) || last.version !== (r.softwareVersion ?? null)
     );
   }
+}
+
+const NO_READINGS: readonly Reading[] = [];
+
+/**
+ * The rows of a message that is not the single-reading case: several readings (one Tasmota
+ * message), none (ignored, or merged into another message's row), or a part that reached the
+ * store unmerged (a held QoS 2 message stored at start) and stands as its own row.
+ */
+export function otherReadings(result: Exclude<DecodeResult, { kind: 'reading' | 'rejection' }>, outcome: BatchOutcome): readonly Reading[] {
+  if (result.kind === 'readings') return result.readings;
+  if (result.kind === 'part' && hasClimate(result.part)) return [readingFromPart(result.part, result.sensorName)];
+  if (result.kind !== 'merged') outcome.ignored++;
+  return NO_READINGS;
 }

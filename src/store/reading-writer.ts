@@ -64,7 +64,7 @@ export class ReadingWriter {
   /** Called after every commit with its duration (ms) and messages: metrics observe through this. */
   readonly commitObservers: Array<(durationMs: number, items: readonly IncomingMessage[]) => void> = [];
   /** Totals since start, for status and alerts. */
-  readonly totals = { stored: 0, rejected: 0, duplicates: 0, commits: 0, failedCommits: 0, commitMs: 0 };
+  readonly totals = { stored: 0, rejected: 0, duplicates: 0, ignored: 0, commits: 0, failedCommits: 0, commitMs: 0 };
 
   constructor(
     private readonly store: BatchStore,
@@ -167,6 +167,7 @@ export class ReadingWriter {
     this.totals.stored += outcome.stored;
     this.totals.rejected += outcome.rejected;
     this.totals.duplicates += outcome.duplicates;
+    this.totals.ignored += outcome.ignored;
     this.totals.commits++;
     this.lastCommitEnd = this.now();
     this.lastCommitMs = this.lastCommitEnd - started;

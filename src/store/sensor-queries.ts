@@ -1,6 +1,6 @@
-// Read-side queries shared by `status` and the HTTP API: the sensor list and each sensor's last
-// reading and location, all by seeks on the (sensorName, recordWrittenUTC) primary key, so a
-// database that grew for years (10⁷ rows) answers in milliseconds instead of a full scan.
+// Read-side queries shared by `status` and the HTTP API (which runs them once at start): every
+// sensor's last reading and location by seeks on the (sensorName, recordWrittenUTC) primary key,
+// never a scan of every row, so a database that grew for years still answers.
 import type BetterSqlite3 from 'better-sqlite3';
 import { READINGS_TABLE, SENSOR_TABLE } from './schema.js';
 
@@ -20,9 +20,7 @@ export function tableExists(db: BetterSqlite3.Database, name: string): boolean {
 
 /** Prepared once per connection; every call is a handful of index seeks. */
 export class SensorQueries {
-  private readonly last: BetterSqlite3.Statement;
   private readonly first: BetterSqlite3.Statement;
-  private readonly location: BetterSqlite3.Statement | undefined;
   private readonly everyLast: BetterSqlite3.Statement;
 
   constructor(db: BetterSqlite3.Database) {
@@ -42,14 +40,7 @@ export class SensorQueries {
          AND r.recordWrittenUTC = (SELECT MAX(recordWrittenUTC) FROM ${READINGS_TABLE} WHERE sensorName = s.name)
        WHERE s.name IS NOT NULL ORDER BY s.name`,
     );
-    this.last = db.prepare(
-      `SELECT recordWrittenUTC, temperatureF, relHumidityPercent, dewPointF, battVoltage, battPercent, apRSSI
-         FROM ${READINGS_TABLE} WHERE sensorName = ? ORDER BY recordWrittenUTC DESC LIMIT 1`,
-    );
     this.first = db.prepare(`SELECT MIN(recordWrittenUTC) FROM ${READINGS_TABLE} WHERE sensorName = ?`).pluck();
-    this.location = hasSensorTable
-      ? db.prepare(`SELECT location FROM ${SENSOR_TABLE} WHERE sensorName = ? ORDER BY recordWrittenUTC DESC LIMIT 1`).pluck()
-      : undefined;
   }
 
   /** Every sensor's last reading and location, in name order. */
@@ -57,16 +48,7 @@ export class SensorQueries {
     return this.everyLast.all() as Array<LastReading & { sensorName: string; location: string | null }>;
   }
 
-  lastReading(name: string): LastReading | undefined {
-    return this.last.get(name) as LastReading | undefined;
-  }
-
   firstReadingUTC(name: string): string | null {
     return (this.first.get(name) as string | null | undefined) ?? null;
-  }
-
-  /** The location the sensor last reported (firmware >= v03.10), or null. */
-  locationOf(name: string): string | null {
-    return (this.location?.get(name) as string | null | undefined) ?? null;
   }
 }

@@ -58,7 +58,7 @@ describe('bad configuration', () => {
     ['credentials without a comma', () => ['-c', file('nocomma.txt', `just-a-password-${SECRET}\n`), 'check-config'], 2, /no comma/],
     ['credentials path is a folder', () => ['-c', join(dir, 'a-folder'), 'check-config'], 2, /cannot read credentials file/],
     ['database folder cannot be created', () => ['-d', join(dir, 'a-file', 'sub', 'db.sqlite3'), '--port', '1'], 2, /cannot start/],
-    ['broker host does not resolve', () => ['-b', 'no-such-broker.invalid'], 2, /does not resolve/],
+    ['broker host does not resolve (check-config)', () => ['-b', 'no-such-broker.invalid', 'check-config'], 2, /does not resolve.*-b\/--broker/],
     ['wrong MQTT password', () => ['--port', String(broker.port), '-c', file('wrong.txt', `reliability,${SECRET}\n`)], 3, /refused the credentials/],
   ];
   it.each(cases)('%s → the right exit code and one clear line', async (_name, args, code, line) => {

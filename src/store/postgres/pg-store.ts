@@ -12,7 +12,7 @@
 import pg from 'pg';
 import type { Logger } from '../../logging/types.js';
 import type { Reading } from '../../decoders/index.js';
-import { messageDigest, rejectPayload, type BatchOutcome, type HeldQos2Message, type IncomingMessage } from '../reading-store.js';
+import { messageDigest, otherReadings, rejectPayload, type BatchOutcome, type HeldQos2Message, type IncomingMessage } from '../reading-store.js';
 import { formatMicrosUTC } from '../time.js';
 import { maskUrlPassword } from '../../config.js';
 import { ensurePgSchema } from './schema.js';
@@ -75,12 +75,18 @@ export class PgReadingStore {
   async writeBatch(items: readonly IncomingMessage[]): Promise<BatchOutcome> {
     const client = await this.connect();
     const staged = { meta: new Map<string, SensorMeta>(), micros: new Map<string, number>(), deliveries: new Map<number, string>(), released: [] as number[] };
-    const outcome: BatchOutcome = { stored: 0, rejected: 0, duplicates: 0, sensorRows: 0 };
+    const outcome: BatchOutcome = { stored: 0, rejected: 0, duplicates: 0, ignored: 0, sensorRows: 0 };
     const readings: Array<{ r: Reading; micros: number }> = [];
     const rejects: RejectColumns = {
       at: [], topic: [], payload: [], encoding: [], bytes: [], reason: [],
     };
     const ledger: Array<[number, string]> = [];
+    const stage = (r: Reading, receivedMicros: number): void => {
+      const last = staged.micros.get(r.sensorName) ?? this.lastMicros.get(r.sensorName) ?? -1;
+      const micros = Math.max(receivedMicros, last + 1);
+      staged.micros.set(r.sensorName, micros);
+      readings.push({ r, micros });
+    };
     for (const item of items) {
       if (item.qos === 2 && item.packetId !== undefined) staged.released.push(item.packetId);
       if (item.packetId !== undefined) {
@@ -103,11 +109,8 @@ export class PgReadingStore {
         outcome.rejected++;
         continue;
       }
-      const r = item.result.reading;
-      const last = staged.micros.get(r.sensorName) ?? this.lastMicros.get(r.sensorName) ?? -1;
-      const micros = Math.max(item.receivedMicros, last + 1);
-      staged.micros.set(r.sensorName, micros);
-      readings.push({ r, micros });
+      if (item.result.kind === 'reading') stage(item.result.reading, item.receivedMicros);
+      else for (const r of otherReadings(item.result, outcome)) stage(r, item.receivedMicros);
     }
     const sensorRows = this.sensorRowsOf(readings, staged.meta);
     try {
