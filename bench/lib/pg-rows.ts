@@ -4,7 +4,9 @@
 // batch adds one ledger row (same transaction as its readings) listing its messages' packet ids,
 // so the sum of the new rows' list lengths is what was committed since the last poll. Ids come
 // from a sequence and the members of a share group commit concurrently, so a batch may commit
-// after a later id was seen: the last LOOKBACK ids are read again and counted once.
+// after a later id was seen: ids in the last LOOKBACK are looked at again, but a row already counted
+// is skipped by the query itself, so each ledger row's list is parsed once (the watcher must not
+// load the server it measures).
 import pg from 'pg';
 import { wallMs } from './payload.js';
 
@@ -37,8 +39,9 @@ export class PgRowWatcher {
     try {
       rows = (
         await client.query<{ id: string; n: number }>(
-          'SELECT "batchId" AS id, json_array_length("entries"::json) AS n FROM "delivery_ledger" WHERE "batchId" > $1',
-          [from],
+          `SELECT "batchId" AS id, json_array_length("entries"::json) AS n FROM "delivery_ledger"
+             WHERE "batchId" > $1 AND NOT ("batchId" = ANY($2::bigint[]))`,
+          [from, [...this.seen].filter((id) => id > from)],
         )
       ).rows;
     } catch (err) {
