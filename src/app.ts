@@ -68,6 +68,7 @@ export class ListenerApp {
   private summary: ActivitySummary | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
+  private readonly startAbort = new AbortController();
   /** Last message seen (any kind), for the watchdog and status. */
   readonly activity = { messages: 0, readings: 0, rejected: 0, ignored: 0, lastMessageAt: 0, lastSensor: '' };
   private readonly decoder: MessageDecoder;
@@ -477,7 +478,8 @@ export class ListenerApp {
    */
   private async openPostgres(store: PgReadingStore, log: Logger): Promise<void> {
     const timers = this.deps.timers ?? realTimers;
-    for (let attempt = 1; !this.stopping; attempt++) {
+    const abort = this.startAbort.signal;
+    for (let attempt = 1; !this.stopping && !abort.aborted; attempt++) {
       try {
         await store.open();
         if (attempt > 1) log.info(`PostgreSQL reachable after ${attempt} attempts`);
@@ -487,9 +489,28 @@ export class ListenerApp {
         if (attempt === 1 || delay < 30_000 || attempt % 10 === 0) {
           log.error(`cannot open the database: ${(err as Error).message}; retrying in ${Math.round(delay / 1000)} s (attempt ${attempt})`);
         }
-        await new Promise<void>((resolve) => timers.setTimeout(resolve, delay));
+        await new Promise<void>((resolve) => {
+          const timer = timers.setTimeout(done, delay);
+          function done(): void {
+            abort.removeEventListener('abort', onAbort);
+            resolve();
+          }
+          function onAbort(): void {
+            timers.clearTimeout(timer);
+            done();
+          }
+          abort.addEventListener('abort', onAbort);
+        });
       }
     }
+  }
+
+  /**
+   * A stop signal while start() still waits (for PostgreSQL at boot): start() returns at once
+   * without connecting, and the stop that follows finds nothing half-open.
+   */
+  cancelStart(): void {
+    this.startAbort.abort();
   }
 
   /** Watchdog + alerts: built before the listener starts so the mute state is loaded first. */

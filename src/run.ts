@@ -175,7 +175,12 @@ async function runApp(config: Config, warnings: readonly string[], logger: AppLo
       say(`${signal} again: exiting now without waiting for the stop to finish`);
       process.exit(1);
     }
-    if (!started) return; // still starting: the stop follows as soon as start() is through
+    if (!started) {
+      // Still starting: the stop follows as soon as start() is through, which a wait for the
+      // database server at boot must not delay.
+      app.cancelStart();
+      return;
+    }
     app.note('info', `${signal} received: stopping (committing and acknowledging what is queued)`);
     requestStop(0);
   };

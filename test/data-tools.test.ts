@@ -160,6 +160,11 @@ describe('import', () => {
       }
     }
     expect(readdirSync(dir).filter((n) => n.includes('unpacked'))).toEqual([]);
+    for (const cmd of [['import', whole], ['export']]) {
+      const r = cli(['-d', 'postgres://listener:pw@127.0.0.1:1/sensors', ...cmd]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/works on SQLite databases/);
+    }
   });
 });
 
@@ -316,5 +321,25 @@ describe('output into a closed pipe', () => {
     // The commands still did their work.
     expect(count(join(dir, 'copy.sqlite3'), 'ECCTempHum')).toBe(20_000);
     expect(readFileSync(join(dir, 'b.zip')).subarray(0, 2).toString()).toBe('PK');
+  });
+
+  it('a listener whose console pipe closes keeps running on its log file and stops cleanly', async () => {
+    const dir = tempDir();
+    const log = join(dir, 'l.log');
+    const child = spawn(process.execPath, [BIN, '--embedded-broker', '--port', '0', '-d', join(dir, 'db.sqlite3'), '-l', log, '--console', '--log-level', 'debug'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MQTT_USERNAME: '', MQTT_PASSWORD: '' },
+    });
+    child.stdout!.destroy();
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
+    await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('subscribed to'), 30_000, 'listener subscribed');
+    expect(child.exitCode).toBe(null);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(err).toBe('');
+    expect(readFileSync(log, 'utf8')).toMatch(/INFO \[app\] stopped:/);
   });
 });

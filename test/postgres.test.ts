@@ -1,7 +1,7 @@
 // PostgreSQL storage (-d postgres://…) against a real, private PostgreSQL server and a real broker:
 // the same tables as SQLite, readings acknowledged only after their commit, a server restart in
 // the middle of a stream losing and doubling nothing, and the password kept out of every output.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { gzipFileVerified } from '../src/gzip.js';
@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig } from '../src/config.js';
-import { startAedes, type TestBroker } from './helpers/brokers.js';
+import { freePort, startAedes, type TestBroker } from './helpers/brokers.js';
+import { readIfExists } from './helpers/service.js';
 import { pgCounts, pgQuery, PostgresServer } from './helpers/postgres.js';
 import { payload, startedApp, tempDir, testConfig, waitFor } from './helpers/util.js';
 
@@ -107,6 +108,26 @@ function cli(args: string[]): { code: number | null; out: string; err: string } 
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env }, timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
+
+describe('PostgreSQL unreachable at start', () => {
+  it('waits for the server with retries (logged, password hidden), and SIGTERM during the wait exits 0 at once', async () => {
+    const dir = tempDir('pg-wait-');
+    const closed = await freePort();
+    const log = join(dir, 'l.log');
+    const child = spawn(process.execPath, [BIN, '-b', '127.0.0.1', '--port', String(broker.port), '-d', `postgres://listener:Hidden-Pw-99@127.0.0.1:${closed}/x`, '-l', log, '--no-console', '--log-level', 'info'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor(() => (readIfExists(log).match(/cannot open the database/g) ?? []).length >= 2, 30_000, 'two connection attempts logged');
+    const sent = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - sent).toBeLessThan(5000);
+    expect(readIfExists(log)).toMatch(/retrying in \d+ s \(attempt 2\)/);
+    expect(readIfExists(log) + out).not.toContain('Hidden-Pw-99');
+  });
+});
 
 describe('migrate', () => {
   it('copies an original listener database and one of our archives into PostgreSQL; run twice, it adds nothing', async () => {

@@ -95,6 +95,21 @@ describe('support-bundle', () => {
     expect(allLogs).toMatch(/sensor=BUNDLE\d+ stored/);
   });
 
+  it('masks the password of a PostgreSQL -d URL wherever the URL shows up', () => {
+    const dir = tempDir();
+    const pgPassword = 'pg-Secret-4711';
+    const zip = join(dir, 'b.zip');
+    const r = spawnSync(process.execPath, [BIN, '-d', `postgres://listener:${pgPassword}@127.0.0.1:1/sensors`, '-l', join(dir, 'none.log'), 'support-bundle', '-o', zip], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, MQTT_USERNAME: '', MQTT_PASSWORD: '' },
+    });
+    expect(r.status).toBe(0);
+    const entries = new Map(new AdmZip(zip).getEntries().map((e) => [e.entryName, e.getData().toString('utf8')]));
+    expect(entries.get('status.json')).toContain('postgres://listener:********@127.0.0.1:1/sensors');
+    for (const [name, body] of entries) expect(body.includes(pgPassword), name).toBe(false);
+  });
+
   it('is made even when the configuration is broken, saying why', () => {
     const dir = tempDir();
     const creds = join(dir, 'creds.txt');
@@ -122,5 +137,6 @@ describe('secret scrubbing', () => {
     const out = await streamText(Readable.from(chunks).pipe(new SecretScrubber(secretForms([secret]))));
     expect(out).toBe('a ******** b ******** c ******** d');
     expect(configSecrets({ mqtt: { password: 'one' }, http: { users: [{ name: 'x', password: 'two' }], token: 'three' }, credentialsFile: 'c.txt' })).toEqual(['one', 'two', 'three']);
+    expect(configSecrets({ dbFile: 'postgres://listener:p%40ss-w0rd@db.example.org:5432/sensors' })).toEqual(['p%40ss-w0rd', 'p@ss-w0rd']);
   });
 });

@@ -2,7 +2,7 @@
 // by cli.ts with one call. Each only parses its flags here; the work is in its own module.
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
-import { ConfigError, DEFAULTS, type Config, type RawOptions } from '../config.js';
+import { ConfigError, DEFAULTS, isPostgresUrl, type Config, type RawOptions } from '../config.js';
 import { errorText } from '../files.js';
 import { timeOption } from './time-range.js';
 
@@ -22,9 +22,12 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-function dbOf(cmd: Command): string {
+/** The -d SQLite database; a PostgreSQL URL is refused (these tools read and write SQLite files). */
+function dbOf(cmd: Command, what: string): string {
   const db = cmd.optsWithGlobals()['db'];
-  return typeof db === 'string' ? db : DEFAULTS.dbFile;
+  const file = typeof db === 'string' ? db : DEFAULTS.dbFile;
+  if (isPostgresUrl(file)) throw new ConfigError(`${what} works on SQLite databases; with PostgreSQL use its own tools (psql \\copy), or migrate to move an SQLite database there`);
+  return file;
 }
 
 function stamp(ms: number): string {
@@ -46,7 +49,7 @@ export function addDataToolCommands(program: Command, ctx: ToolsContext): void {
     .option('--with-archives', 'also the database archives next to the database (those that meet --from/--to), oldest first, then the database')
     .action(async (source: string | undefined, opts: { format: 'csv' | 'json' | 'ndjson'; out?: string; sensor?: string[]; from?: string; to?: string; withArchives?: boolean }, cmd: Command) => {
       const { exportReadings, sourcesWithArchives } = await import('./export.js');
-      const file = source ?? dbOf(cmd);
+      const file = source ?? dbOf(cmd, 'export');
       const result = await exportReadings({
         sources: opts.withArchives ? sourcesWithArchives(file, opts.from, opts.to) : [file],
         format: opts.format,
@@ -65,7 +68,7 @@ export function addDataToolCommands(program: Command, ctx: ToolsContext): void {
     .argument('<file>', 'database, gzipped archive or CSV file')
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const { formatImportResult, importFile } = await import('./import.js');
-      const dbFile = dbOf(cmd);
+      const dbFile = dbOf(cmd, 'import');
       const result = await importFile({ file, dbFile, onBadRow: (line, reason) => io.err(`${file} line ${line}: ${reason}; row not imported`) });
       for (const l of formatImportResult(file, dbFile, result)) io.out(l);
       setExit(result.badRows.length > 0 ? 1 : 0);

@@ -47,10 +47,23 @@ export interface BundleResult {
 
 const SECRET_KEY = /pass(word)?|secret|token|credential(?!sFile|sExplicit)/i;
 
-/** Every string value under a secret-sounding key, anywhere in the configuration. */
+const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/\s@]*:[^/\s@]*@/i;
+
+/**
+ * Every string value under a secret-sounding key, anywhere in the configuration, and the password
+ * of any URL in it (`-d postgres://user:password@host/db`), as written and decoded.
+ */
 export function configSecrets(value: unknown, key = '', out: string[] = []): string[] {
   if (typeof value === 'string') {
     if (SECRET_KEY.test(key)) out.push(value);
+    if (URL_WITH_PASSWORD.test(value)) {
+      try {
+        const password = new URL(value).password;
+        if (password) out.push(password, decodeURIComponent(password));
+      } catch {
+        /* not a URL after all */
+      }
+    }
   } else if (Array.isArray(value)) {
     for (const v of value) configSecrets(v, key, out);
   } else if (value !== null && typeof value === 'object') {
@@ -165,8 +178,11 @@ function archivesList(dbFile: string): string {
 
 export async function writeSupportBundle(input: BundleInput): Promise<BundleResult> {
   const secrets = [...configSecrets(input.config), ...fileSecrets(input.credentialsFiles)];
-  const envPassword = process.env['MQTT_PASSWORD'];
-  if (envPassword) secrets.push(envPassword);
+  for (const name of ['MQTT_PASSWORD', 'PGPASSWORD']) {
+    const envPassword = process.env[name];
+    if (envPassword) secrets.push(envPassword);
+  }
+  configSecrets(input.dbFile, 'dbFile', secrets);
   const forms = secretForms(secrets);
   const nowMs = (input.now ?? Date.now)();
   const entries: string[] = [];
@@ -210,7 +226,13 @@ export async function writeSupportBundle(input: BundleInput): Promise<BundleResu
   text('database-archives.txt', attempt('the database archives', () => archivesList(input.dbFile)));
   for (const log of logs) {
     const name = `logs/${basename(log).replace(/\.gz$/, '')}`;
-    zip.append(logText(log, new SecretScrubber(forms)), { name, date: statSync(log).mtime });
+    let date: Date;
+    try {
+      date = statSync(log).mtime;
+    } catch {
+      continue; // rotated away or pruned since the listing
+    }
+    zip.append(logText(log, new SecretScrubber(forms)), { name, date });
     entries.push(name);
   }
   try {

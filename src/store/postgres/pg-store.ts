@@ -366,8 +366,13 @@ export class PgReadingStore {
 export function redactError(err: unknown, url: string): string {
   let text = err instanceof Error ? err.message : String(err);
   try {
-    const pw = decodeURIComponent(new URL(url).password);
-    if (pw) text = text.split(pw).join('****');
+    // The URL itself, or its user:password@ part, is all a driver error could quote; replacing
+    // every occurrence of a (short) password would garble host names and words instead.
+    const u = new URL(url);
+    text = text.split(url).join(maskUrlPassword(url));
+    for (const pw of new Set([u.password, decodeURIComponent(u.password)])) {
+      if (pw) text = text.split(`:${pw}@`).join(':****@');
+    }
   } catch {
     /* not a URL: nothing to take out */
   }
