@@ -1,6 +1,6 @@
 // What a bench run measures and how much: the quick smoke run (CI) and the full run.
 
-export const SECTIONS = ['sqlite', 'raw', 'ours', 'decode', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'growth', 'reads', 'million', 'http', 'page'] as const;
+export const SECTIONS = ['sqlite', 'raw', 'ours', 'decode', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'growth', 'reads', 'million', 'http', 'page', 'postgres'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Plan {

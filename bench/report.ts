@@ -4,6 +4,7 @@ import type { Plan, Target } from './plan.js';
 import { LAUNCHER_NODE_FLAGS } from './lib/listener-process.js';
 import { READ_PROBES } from './lib/read-probes.js';
 import type { Figure } from './lib/stats.js';
+import { postgresRows } from './postgres-scenarios.js';
 
 type Fig = (key: string) => Figure | undefined;
 
@@ -88,6 +89,7 @@ export function formatTable(p: Plan, machine: Record<string, unknown>, fig: Fig,
       '',
     ]);
   }
+  throughput.push(...postgresRows(fig, cell, pctCell));
   if (fig('original.storedPerSec')) {
     throughput.push(['original design (QoS 0, open/insert/commit/close per message)', cell(fig('original.storedPerSec')), '', '', '', '', '', '']);
   }

@@ -20,6 +20,7 @@ import { pageLoad, removeSeededDatabases } from './page-load.js';
 import { formatTable } from './report.js';
 import * as S from './scenarios.js';
 import { retainedAvailability, sensorListLatency } from './http-scenarios.js';
+import { postgresPlan, postgresRound, postgresTargets, setPostgresListenerNodeArgs } from './postgres-scenarios.js';
 
 /** Figures by key: one value per round. */
 class Results {
@@ -221,6 +222,14 @@ async function round(p: Plan, only: Set<Section>, r: Results, seed: BigDb | unde
       });
     }
   }
+  if (has('postgres')) {
+    await postgresRound(postgresPlan(p.mode === 'quick', p.throughputCount), {
+      add: (k, v) => r.add(k, v),
+      last: (k) => r.last(k),
+      attempt: (what, fn) => attempt(r, what, fn),
+      sqliteQos1: async (count) => S.oursThroughput({ qos: 1, durable: false, load: { ...load, count }, limits: BENCH_LIMITS, nodeArgs: [] }),
+    });
+  }
 }
 
 /** Growth (empty vs big database) and reads beside writes (big database, with and without reads). */
@@ -336,6 +345,7 @@ async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<{ quick?: boolean; runs?: number; count?: number; only?: string; out: string; cpuProf?: string; qos: string; listenerNodeArgs?: string }>();
   if (opts.listenerNodeArgs) S.setListenerNodeArgs(opts.listenerNodeArgs.split(' ').filter(Boolean));
+  if (opts.listenerNodeArgs) setPostgresListenerNodeArgs(opts.listenerNodeArgs.split(' ').filter(Boolean));
   const p = plan(opts.quick === true, opts.runs);
   if (opts.count) p.throughputCount = opts.count;
 
@@ -522,6 +532,7 @@ function evaluateTargets(p: Plan, r: Results): Target[] {
     (v) => v >= p.http.availability,
     (v) => `${v} in ${(med('http.retained.bench.seconds') ?? Number.NaN).toFixed(1)} s`,
   );
+  t.push(...postgresTargets(med));
   add('idle CPU', '< 1 % of a core', med('idle.cpuPercent'), (v) => v < 1, (v) => `${v.toFixed(2)} %`);
   add(`backlog drain vs live QoS 1`, '>= 80 %', med('ratio.backlogOverLive'), (v) => v >= 0.8, pct);
   add('Zigbee2MQTT JSON vs ECC payloads, stored readings/s (QoS 1)', '>= 80 %', med('ratio.z2mOverEcc'), (v) => v >= 0.8, pct);
