@@ -116,15 +116,17 @@ describe('status service: plugging in', () => {
     const http = app.httpService!;
     http.addRoutes([{ method: 'GET', path: '/api/example', handle: ({ res }) => sendJson(res, 200, [{ sensor: 'x' }]) }]);
     http.addFallback((req, res) => {
-      if (req.url !== '/') return false;
+      if (req.url !== '/extra') return false;
       res.writeHead(200, { 'Content-Type': 'text/html' });
-      res.end('<h1>page</h1>');
+      res.end('<h1>extra</h1>');
       return true;
     });
     expect((await getJson(http.url, '/api/example')).body).toEqual([{ sensor: 'x' }]);
-    const page = await getJson(http.url, '/');
-    expect(page).toMatchObject({ status: 200, text: '<h1>page</h1>' });
-    expect((await getJson(http.url, '/app.js')).status).toBe(404);
+    // Fallbacks are asked in turn: the web page's own answers '/', this one '/extra', none '/nothing.js'.
+    const extra = await getJson(http.url, '/extra');
+    expect(extra).toMatchObject({ status: 200, text: '<h1>extra</h1>' });
+    expect((await getJson(http.url, '/')).status).toBe(200);
+    expect((await getJson(http.url, '/nothing.js')).status).toBe(404);
     expect((await getJson(http.url, '/health')).status).toBe(200);
   });
 });
