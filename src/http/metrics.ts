@@ -17,7 +17,8 @@ export class ListenerMetrics {
   private readonly commitDuration: Histogram;
   private readonly latency: Histogram;
 
-  constructor(app: ListenerParts) {
+  /** `databaseSize`: bytes the database takes (default: the SQLite file and its WAL). */
+  constructor(app: ListenerParts, databaseSize?: () => number) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
     const counter = (name: string, help: string, read: () => number): void => {
@@ -55,7 +56,7 @@ export class ListenerMetrics {
     counter('availability_changes_total', 'device availability changes stored', () => app.availabilityTracker?.stats.changes ?? 0);
     gauge('pending_messages', 'messages received and not yet committed (so not yet acknowledged)', () => app.readingWriter?.pending ?? 0);
     gauge('mqtt_connected', '1 while connected to the broker', () => (app.mqtt?.connected ? 1 : 0));
-    gauge('database_bytes', 'database size on disk (main file + WAL)', () => databaseBytes(app.config.dbFile));
+    gauge('database_bytes', 'database size on disk (main file + WAL)', databaseSize ?? (() => databaseBytes(app.config.dbFile)));
     this.commitDuration = new Histogram({
       name: `${NS}commit_duration_seconds`,
       help: 'duration of one database commit (a batch of messages)',
