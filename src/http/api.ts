@@ -2,7 +2,7 @@
 // /api/sensors/{name} (404 "never seen" for an unknown one) and /api/sensors/{name}/readings
 // (time range, limit capped at 100 000, or min/max/mean per bucket with maxPoints, for charts).
 // The sensor list and each sensor's last reading come from LastReadings (memory, seeded from the
-// database); readings from the service's read-only connection.
+// database); readings from the service's reader (SensorReadSource: SQLite or PostgreSQL).
 // Names arrive percent-encoded and only ever reach SQL as bound parameters.
 import type { DeviceAvailability } from '../availability/availability-tracker.js';
 import { formatMicrosUTC } from '../store/time.js';

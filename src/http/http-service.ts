@@ -1,5 +1,5 @@
-// The status service as one part of the listener, with start()/stop(): its read-only database
-// connection, every sensor's last reading in memory (LastReadings), the route modules (health, metrics, sensor API) and the server. Other features plug
+// The status service as one part of the listener, with start()/stop(): its own database reader
+// (SQLite: a read-only connection; PostgreSQL: a small pool beside the writer's connection), every sensor's last reading in memory (LastReadings), the route modules (health, metrics, sensor API) and the server. Other features plug
 // in their own routes (addRoutes, e.g. /api/alerts) or a fallback for paths no route knows
 // (addFallback, e.g. the web page's static files).
 import type { Logger } from '../logging/types.js';
@@ -89,6 +89,7 @@ export class HttpService {
         this.lastReadings.seed(await this.reader.everyLastReading(), true);
       } catch (err) {
         this.detach();
+        await this.reader.close();
         throw err;
       }
     }
@@ -96,6 +97,7 @@ export class HttpService {
       await this.server.start();
     } catch (err) {
       this.detach();
+      await this.reader.close();
       throw err;
     }
     this.started = true;
@@ -105,6 +107,7 @@ export class HttpService {
   async stop(): Promise<void> {
     await this.server.stop();
     this.detach();
+    await this.reader.close();
     this.started = false;
   }
 
@@ -114,6 +117,5 @@ export class HttpService {
       const at = observers ? observers.indexOf(observe) : -1;
       if (at >= 0) observers!.splice(at, 1);
     }
-    void this.reader.close();
   }
 }

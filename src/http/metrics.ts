@@ -56,7 +56,7 @@ export class ListenerMetrics {
     counter('availability_changes_total', 'device availability changes stored', () => app.availabilityTracker?.stats.changes ?? 0);
     gauge('pending_messages', 'messages received and not yet committed (so not yet acknowledged)', () => app.readingWriter?.pending ?? 0);
     gauge('mqtt_connected', '1 while connected to the broker', () => (app.mqtt?.connected ? 1 : 0));
-    gauge('database_bytes', 'database size on disk (main file + WAL)', databaseSize ?? (() => databaseBytes(app.config.dbFile)));
+    gauge('database_bytes', 'database size (SQLite: main file + WAL on disk; PostgreSQL: pg_database_size, last asked)', databaseSize ?? (() => databaseBytes(app.config.dbFile)));
     this.commitDuration = new Histogram({
       name: `${NS}commit_duration_seconds`,
       help: 'duration of one database commit (a batch of messages)',
