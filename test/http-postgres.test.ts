@@ -3,10 +3,13 @@
 // buckets, fields=), a retained Tasmota LWT "Offline" shown as offline, the same answers after a
 // restart, /health degraded (503) while PostgreSQL is down and ok again after, and the password in
 // no response and not in the log.
+import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ListenerApp } from '../src/app.js';
+import { ensureSchema } from '../src/store/schema.js';
+import { formatMicrosUTC } from '../src/store/time.js';
 import { startAedes, type TestBroker } from './helpers/brokers.js';
 import { getJson, localHttp } from './helpers/http.js';
 import { pgQuery, PostgresServer } from './helpers/postgres.js';
@@ -62,7 +65,71 @@ async function answers(base: string): Promise<unknown[]> {
   return out;
 }
 
+/** The same rows for both databases: 3 sensors over 2 days, NULLs, a location row. */
+function rows(): Array<[string, number | null, number | null, number | null, number | null, number | null, number | null, string]> {
+  const start = Date.UTC(2026, 10, 1) * 1000;
+  const out: Array<[string, number | null, number | null, number | null, number | null, number | null, number | null, string]> = [];
+  for (let i = 0; i < 1500; i++) {
+    const name = ['north', 'south', `o'brien "x"`][i % 3]!;
+    const micros = start + i * 115_123_457;
+    out.push([formatMicrosUTC(micros), 40 + (i % 7), i % 11 === 0 ? null : 60 + (i % 13) / 4, 50 + (i % 5), 3.3, 80 - (i % 9), -70 + (i % 4), name]);
+  }
+  return out;
+}
+
 describe('status service and availability with PostgreSQL', () => {
+  it('gives the same answers as SQLite for the same rows (readings, ranges, latest N, buckets, fields=)', async () => {
+    const dir = tempDir('pg-same-');
+    const data = rows();
+    const sqliteFile = join(dir, 'ECCTempHum.sqlite3');
+    const db = new Database(sqliteFile);
+    ensureSchema(db);
+    const insert = db.prepare('INSERT INTO ECCTempHum (recordWrittenUTC, dewPointF, temperatureF, relHumidityPercent, battVoltage, battPercent, apRSSI, sensorName) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    db.transaction(() => data.forEach((r) => insert.run(...r)))();
+    db.prepare('INSERT INTO ECCTempHumSensor VALUES (?, ?, ?, ?, ?)').run(data[0]![0], 'north', 'Roof', null, null);
+    db.close();
+    await pgQuery(server.url(), 'CREATE DATABASE same_test');
+    const url = server.url('same_test');
+    // The listener creates the schema; a first run on the empty database does that.
+    const first = await startedApp(dir, broker.port, { dbFile: url, clientId: 'pg-same-0', logFile: join(dir, 'first.log') }, cleanups, { http: localHttp() });
+    await first.stop();
+    const cols = ['recordWrittenUTC', 'dewPointF', 'temperatureF', 'relHumidityPercent', 'battVoltage', 'battPercent', 'apRSSI', 'sensorName'];
+    const types = ['text', 'float8', 'float8', 'float8', 'float8', 'float8', 'int', 'text'];
+    await pgQuery(
+      url,
+      `INSERT INTO "ECCTempHum" (${cols.map((c) => `"${c}"`).join(', ')}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`,
+      cols.map((_, i) => data.map((r) => r[i])),
+    );
+    await pgQuery(url, 'INSERT INTO "ECCTempHumSensor" VALUES ($1, $2, $3, $4, $5)', [data[0]![0], 'north', 'Roof', null, null]);
+
+    const lite = await startedApp(dir, broker.port, { dbFile: sqliteFile, clientId: 'lite-same', logFile: join(dir, 'lite.log') }, cleanups, { http: localHttp() });
+    const pgApp = await startedApp(dir, broker.port, { dbFile: url, clientId: 'pg-same', logFile: join(dir, 'pg.log') }, cleanups, { http: localHttp() });
+    const paths = [
+      '/api/sensors',
+      '/api/sensors/north',
+      '/api/sensors/north/readings',
+      '/api/sensors/south/readings?limit=37',
+      '/api/sensors/south/readings?from=2026-11-01T10:00:00Z&to=2026-11-01T20:30:00.5Z',
+      '/api/sensors/south/readings?from=2026-11-01T10:00:00Z&limit=5',
+      `/api/sensors/${encodeURIComponent(`o'brien "x"`)}/readings?maxPoints=7`,
+      '/api/sensors/north/readings?maxPoints=500',
+      '/api/sensors/north/readings?maxPoints=10&from=2026-11-01T06:00:00Z&to=2026-11-02T06:00:00Z&fields=temperatureF,apRSSI',
+      '/api/sensors/north/readings?maxPoints=3&from=2030-01-01T00:00:00Z',
+    ];
+    const strip = (body: unknown): unknown => (Array.isArray(body) ? body.map((s: Record<string, unknown>) => ({ ...s, ageSeconds: null })) : body);
+    for (const path of paths) {
+      const a = await get<unknown>(lite.httpService!.url, path);
+      const b = await get<unknown>(pgApp.httpService!.url, path);
+      expect(b.status, path).toBe(a.status);
+      expect(strip(b.body), path).toEqual(strip(a.body));
+    }
+    const big = (await get<{ count: number }>(pgApp.httpService!.url, '/api/sensors/north/readings')).body;
+    expect(big.count).toBe(500);
+    const chart = (await get<{ buckets: unknown[]; bucketSeconds: number }>(pgApp.httpService!.url, '/api/sensors/north/readings?maxPoints=500')).body;
+    expect(chart.buckets.length).toBeGreaterThan(100);
+    expect(chart.bucketSeconds).toBeGreaterThan(1);
+  }, 120_000);
+
   it('answers every endpoint from PostgreSQL, the same after a restart; health degraded while the server is down', async () => {
     const dir = tempDir('pg-http-');
     await pgQuery(server.url(), 'CREATE DATABASE http_test');
