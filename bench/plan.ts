@@ -1,6 +1,6 @@
 // What a bench run measures and how much: the quick smoke run (CI) and the full run.
 
-export const SECTIONS = ['sqlite', 'raw', 'ours', 'decode', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'million', 'http', 'page'] as const;
+export const SECTIONS = ['sqlite', 'raw', 'ours', 'decode', 'aedes', 'latency', 'idle', 'original', 'backlog', 'scaling', 'growth', 'reads', 'million', 'http', 'page', 'postgres'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Plan {
@@ -22,6 +22,12 @@ export interface Plan {
   original: { count: number; rate: number; settleMs: number; quietMs: number };
   backlogCount: number;
   scaling: { sensors: number[]; count: number };
+  /**
+   * Growth and reads beside writes: a cached generated database of `rows` readings of `sensors`
+   * sensors (bench/lib/big-db.ts), `count` QoS 1 readings streamed into a copy of it, and into an
+   * empty one; the read probes (bench/lib/read-probes.ts) pause `readPauseMs` between reads.
+   */
+  big: { rows: number; sensors: number; count: number; readPauseMs: number };
   millionCount: number;
   /** Status service: /api/sensors on a database of `rows` readings of `sensors` sensors; retained availability messages. */
   http: { rows: number; sensors: number; availability: number };
@@ -56,6 +62,8 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
       original: { count: 600, rate: 5000, settleMs: 3000, quietMs: 700 },
       backlogCount: 10_000,
       scaling: { sensors: [1, 1000], count: 5000 },
+      // Not the 10^7 rows of the full run: a small database only keeps the scenarios running.
+      big: { rows: 50_000, sensors: 1000, count: 3000, readPauseMs: 500 },
       millionCount: 0,
       http: { rows: 100_000, sensors: 1000, availability: 1000 },
       smallMachineNodeArgs: [],
@@ -79,9 +87,10 @@ export function plan(quick: boolean, runs: number | undefined): Plan {
     original: { count: 60_000, rate: 5000, settleMs: 150_000, quietMs: 3000 },
     backlogCount: 200_000,
     scaling: { sensors: [1, 10, 100, 1000, 10_000], count: 100_000 },
+    big: { rows: 10_000_000, sensors: 1000, count: 200_000, readPauseMs: 500 },
     millionCount: 1_000_000,
     http: { rows: 10_000_000, sensors: 1000, availability: 10_000 },
-    // The launcher already runs with --max-semi-space-size=4 (bin/): no second, small-machine 10^6 run.
+    // The launcher caps memory itself (src/memory-cap.ts): no second, small-machine 10^6 run.
     smallMachineNodeArgs: [],
     page: { sensors: 50, days: 365, loads: 2 },
   };

@@ -2,7 +2,9 @@
 // rounds with its min–max.
 import type { Plan, Target } from './plan.js';
 import { LAUNCHER_NODE_FLAGS } from './lib/listener-process.js';
+import { READ_PROBES } from './lib/read-probes.js';
 import type { Figure } from './lib/stats.js';
+import { postgresRows } from './postgres-scenarios.js';
 
 type Fig = (key: string) => Figure | undefined;
 
@@ -87,6 +89,7 @@ export function formatTable(p: Plan, machine: Record<string, unknown>, fig: Fig,
       '',
     ]);
   }
+  throughput.push(...postgresRows(fig, cell, pctCell));
   if (fig('original.storedPerSec')) {
     throughput.push(['original design (QoS 0, open/insert/commit/close per message)', cell(fig('original.storedPerSec')), '', '', '', '', '', '']);
   }
@@ -101,6 +104,9 @@ export function formatTable(p: Plan, machine: Record<string, unknown>, fig: Fig,
   };
   add('better-sqlite3, 1000 rows/transaction, WAL, synchronous=NORMAL', fig('sqlite.NORMAL.rowsPerSec'), 'rows/s');
   add('better-sqlite3, 1000 rows/transaction, WAL, synchronous=FULL', fig('sqlite.FULL.rowsPerSec'), 'rows/s');
+  add('  CPU per row (NORMAL): the SQLite floor of a stored reading', fig('sqlite.NORMAL.cpuUsPerRow'), 'µs', 1);
+  add('QoS 0 floor: raw MQTT.js receive + raw SQLite insert, per reading', fig('floor.qos0.usPerReading'), 'µs', 1);
+  add('  listener QoS 0 CPU per stored reading / floor', fig('ratio.qos0.cpuOverFloor'), '×', 2);
   for (const rate of p.latencyRates) {
     const k = `latency.${rate}`;
     if (!fig(`${k}.commitP99`)) continue;
@@ -132,6 +138,28 @@ export function formatTable(p: Plan, machine: Record<string, unknown>, fig: Fig,
     other.push(['  lost / stored twice', `${cell(fig('backlog.lost'))} / ${cell(fig('backlog.duplicates'))}`, 'readings']);
     add('  peak RSS while draining', fig('backlog.peakRssMB'), 'MB');
   }
+  if (fig('growth.big.readingsPerSec')) {
+    const rows = num(p.big.rows, 0);
+    add(`growth: QoS 1, ${p.big.sensors} sensors, into an empty database`, fig('growth.empty.readingsPerSec'), 'readings/s');
+    add(`  into a database of ${rows} readings`, fig('growth.big.readingsPerSec'), 'readings/s');
+    other.push(['  big vs empty', pctCell(fig('ratio.growth.bigOverEmpty')), '']);
+    other.push(['  CPU empty / big', `${cell(fig('growth.empty.cpuPer100k'), 1)} / ${cell(fig('growth.big.cpuPer100k'), 1)}`, 's / 100k']);
+    other.push(['  rows per commit empty / big', `${cell(fig('growth.empty.rowsPerCommit'))} / ${cell(fig('growth.big.rowsPerCommit'))}`, '']);
+    add('  generating the big database (cached afterwards)', fig('bigdb.generatedSeconds'), 's');
+  }
+  if (fig('reads.readingsPerSec')) {
+    add(`reads beside writes: QoS 1 stream into ${num(p.big.rows, 0)} readings while reading`, fig('reads.readingsPerSec'), 'readings/s');
+    other.push(['  vs the same stream without reads', pctCell(fig('ratio.reads.withOverWithout')), '']);
+    for (const probe of READ_PROBES) {
+      const k = `reads.probe.${probe.name}`;
+      if (!fig(`${k}.p95`)) continue;
+      other.push([
+        `  ${probe.name}: p50 / p95 / max (reads per run)`,
+        `${[`${k}.p50`, `${k}.p95`, `${k}.max`].map((x) => cell(fig(x), 1)).join(' / ')} (${cell(fig(`${k}.count`))})`,
+        'ms',
+      ]);
+    }
+  }
   for (const s of p.scaling.sensors) {
     const k = `scaling.${s}`;
     if (!fig(`${k}.readingsPerSec`)) continue;
@@ -142,7 +170,7 @@ export function formatTable(p: Plan, machine: Record<string, unknown>, fig: Fig,
     ]);
   }
   for (const [key, label] of [
-    ['million', `as launched (node ${LAUNCHER_NODE_FLAGS.join(' ')})`],
+    ['million', LAUNCHER_NODE_FLAGS.length > 0 ? `as launched (node ${LAUNCHER_NODE_FLAGS.join(' ')})` : 'started as `node bin/mqtt-iot-listener.js`, no node flags'],
     ['millionSmall', `node ${[...LAUNCHER_NODE_FLAGS, ...p.smallMachineNodeArgs].join(' ')}`],
   ] as const) {
     if (!fig(`${key}.peakRssMB`)) continue;

@@ -1,7 +1,10 @@
-#!/usr/bin/env -S node --max-old-space-size=96 --max-semi-space-size=4
-// Tiny launcher: everything lives in dist/ (built by `npm run build`).
+#!/usr/bin/env node
+// Tiny launcher: everything lives in dist/ (built by `npm run build`). capMemory() first: it
+// keeps RSS small without node flags (src/memory-cap.ts).
+import { capMemory } from '../dist/src/memory-cap.js';
 import { main } from '../dist/src/cli.js';
 
+capMemory();
 main(process.argv).then(
   (code) => {
     if (typeof code === 'number') process.exitCode = code;

@@ -35,6 +35,7 @@ export interface DatabaseStatus {
   listener: { running: boolean; pid?: number; host?: string; startedAt?: string };
   totals: {
     sensors: number;
+    /** Rows in the readings table, by its largest rowid (readings are only ever appended). */
     readings: number;
     rejectedMessages: number;
     firstReadingUTC: string | null;
@@ -79,7 +80,6 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
 
     const q = new SensorQueries(db);
     const lasts = q.everyLastReading();
-    const names = lasts.map((r) => r.sensorName);
 
     const staleAfterMs = options.staleAfterMs;
     const sensors: SensorStatus[] = [];
@@ -103,16 +103,25 @@ export function readStatus(dbFile: string, options: StatusOptions = {}): Databas
       sensors.push(sensor);
     }
 
-    const readings = db.prepare(`SELECT COUNT(*) FROM ${READINGS_TABLE}`).pluck().get() as number;
+    // Rows are only ever appended (the listener and the original never delete readings), so the
+    // largest rowid is the count; COUNT(*) would read the whole primary-key index (seconds at 10^7).
+    const readings = db.prepare(`SELECT COALESCE(MAX(rowid), 0) FROM ${READINGS_TABLE}`).pluck().get() as number;
     const rejectedMessages = tableExists(db, REJECTS_TABLE)
       ? (db.prepare(`SELECT COUNT(*) FROM ${REJECTS_TABLE}`).pluck().get() as number)
       : 0;
     const times = sensors.map((s) => s.lastReadingUTC).sort();
-    let first: string | null = null;
-    for (const name of names) {
-      const t = q.firstReadingUTC(name);
-      if (t !== null && (first === null || t < first)) first = t;
-    }
+    // The first reading of all: per sensor one seek, in one statement (a loop of 1 000 calls from
+    // JavaScript took ~1.5× as long on 10^7 readings, interleaved A/B, npm run bench reads section).
+    const first = db
+      .prepare(
+        `WITH RECURSIVE s(name) AS (
+           SELECT MIN(sensorName) FROM ${READINGS_TABLE}
+           UNION ALL
+           SELECT (SELECT MIN(sensorName) FROM ${READINGS_TABLE} WHERE sensorName > s.name) FROM s WHERE s.name IS NOT NULL)
+         SELECT MIN((SELECT MIN(recordWrittenUTC) FROM ${READINGS_TABLE} WHERE sensorName = s.name)) FROM s WHERE s.name IS NOT NULL`,
+      )
+      .pluck()
+      .get() as string | null;
 
     const held = inspectLock(lockFileFor(dbFile));
     const listener: DatabaseStatus['listener'] = { running: held !== undefined && held.liveness !== 'dead' };

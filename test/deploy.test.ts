@@ -16,8 +16,6 @@ import { tempDir, waitFor } from './helpers/util.js';
 const read = (p: string): string => readFileSync(join(REPO, p), 'utf8');
 const README = read('README.md');
 /** The V8 heap cap of every launch path (npm start, bin/, deploy/): keeps RSS under ~150 MB. */
-const HEAP = '--max-old-space-size=96';
-const SEMI = '--max-semi-space-size=4';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -49,16 +47,15 @@ function checkConfig(args: string[], cwd: string): { code: number | null; config
   return { code: r.status, config: r.status === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>) : {}, err: r.stderr };
 }
 
-describe('heap cap', () => {
-  it('npm start, the launcher and every deploy file start node with the same --max-old-space-size', () => {
-    const caps = (text: string): string[] => [...text.matchAll(/--max-old-space-size=\d+/g)].map((m) => m[0]);
+describe('memory however it is started', () => {
+  it('npm start and every deploy file start the launcher without node heap flags (the launcher caps memory itself)', () => {
+    const flags = (text: string): string[] => [...text.matchAll(/--max-(old|semi)-space-size=\d+/g)].map((m) => m[0]);
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    expect(caps(pkg.scripts['start']!)).toEqual([HEAP]);
-    expect(caps(read('bin/mqtt-iot-listener.js').split('\n')[0]!)).toEqual([HEAP]);
+    expect(flags(pkg.scripts['start']!)).toEqual([]);
+    expect(read('bin/mqtt-iot-listener.js')).toContain('capMemory()');
     for (const f of ['deploy/systemd/mqtt-iot-listener.service', 'deploy/windows/mqtt-iot-listener-task.xml', 'deploy/windows/install-task.ps1', 'deploy/cron/run-listener.sh']) {
-      expect(caps(read(f)), f).toContain(HEAP);
-      expect(new Set(caps(read(f))), f).toEqual(new Set([HEAP]));
-      expect(read(f), f).toContain(SEMI);
+      expect(read(f), f).toContain('bin/mqtt-iot-listener.js'.replace('/', f.includes('windows') ? '\\' : '/'));
+      expect(flags(read(f)), f).toEqual([]);
     }
   });
 });
@@ -120,8 +117,8 @@ describe('systemd unit', () => {
       if (split) return (vars[split[1]!] ?? '').split(/\s+/).filter(Boolean);
       return [w];
     });
-    expect(argv.slice(0, 4)).toEqual(['/usr/bin/node', HEAP, SEMI, '/opt/mqtt-iot-listener/bin/mqtt-iot-listener.js']);
-    const r = checkConfig(argv.slice(4), dir);
+    expect(argv.slice(0, 2)).toEqual(['/usr/bin/node', '/opt/mqtt-iot-listener/bin/mqtt-iot-listener.js']);
+    const r = checkConfig(argv.slice(2), dir);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.config).toMatchObject({
@@ -160,12 +157,12 @@ describe('Windows scheduled task', () => {
   });
 
   const xmlCommand = (): string[] => [String(at('Actions.Exec.Command')), ...words(String(at('Actions.Exec.Arguments')))];
-  /** The listener's own flags: after node.exe, the heap cap and the launcher. */
-  const xmlListenerArgs = (): string[] => xmlCommand().slice(4);
+  /** The listener's own flags: after node.exe and the launcher. */
+  const xmlListenerArgs = (): string[] => xmlCommand().slice(2);
 
-  it('runs node.exe with the heap cap, then the launcher', () => {
-    expect(xmlCommand().slice(1, 4)).toEqual([HEAP, SEMI, 'C:\\mqtt-iot-listener\\bin\\mqtt-iot-listener.js']);
-    expect(read('deploy/windows/install-task.ps1')).toContain(`$commandLine = "${HEAP} ${SEMI} \`"$bin\`" $Arguments"`);
+  it('runs node.exe with the launcher (no node flags: it caps memory itself)', () => {
+    expect(xmlCommand().slice(1, 2)).toEqual(['C:\\mqtt-iot-listener\\bin\\mqtt-iot-listener.js']);
+    expect(read('deploy/windows/install-task.ps1')).toContain('$commandLine = "\`"$bin\`" $Arguments"');
   });
 
   it('names the same command line and flags as the README and install-task.ps1', () => {
@@ -234,7 +231,7 @@ describe('cron guard', () => {
     expect(first.child.exitCode).toBeNull();
     const listenerPid = Number(readFileSync(f.lock, 'utf8').split('\n')[0]);
     const cmdline = `/proc/${listenerPid}/cmdline`;
-    if (existsSync(cmdline)) expect(readFileSync(cmdline, 'utf8').split('\0').slice(1, 4)).toEqual([HEAP, SEMI, join(REPO, 'bin/mqtt-iot-listener.js')]);
+    if (existsSync(cmdline)) expect(readFileSync(cmdline, 'utf8').split('\0').slice(1, 2)).toEqual([join(REPO, 'bin/mqtt-iot-listener.js')]);
     cleanups.push(() => {
       try {
         process.kill(listenerPid, 'SIGKILL');

@@ -10,6 +10,7 @@ import type { ListenerApp } from '../src/app.js';
 import { hashPassword } from '../src/mqtt/broker-users.js';
 import { freePort } from './helpers/brokers.js';
 import { kill, launch, listenerArgs } from './helpers/service.js';
+import { localHttp } from './helpers/http.js';
 import { count, payload, startedApp, tempDir, waitFor } from './helpers/util.js';
 
 const LISTENER_PW = 'Listener-Pw-41x';
@@ -88,7 +89,7 @@ describe('embedded broker with users and an ACL', () => {
       port,
       { embeddedBroker: true, embeddedBrokerHost: '127.0.0.1', credentialsFile: creds, brokerAccess: { usersFile: users, aclFile: acl, ...extra } },
       cleanups,
-      { availabilityTopics },
+      { availabilityTopics, http: localHttp() },
     );
   }
 
@@ -102,6 +103,9 @@ describe('embedded broker with users and an ACL', () => {
     expect(await loginResult(port, 'sensor-attic', HALL_PW)).toBe(4);
     expect(await loginResult(port, 'nobody', HALL_PW)).toBe(4);
     expect(app.embeddedBroker!.counters.refusedLogins).toBe(4);
+    const metrics = await (await fetch(`http://127.0.0.1:${app.httpService!.port}/metrics`)).text();
+    expect(metrics).toMatch(/^mqtt_iot_listener_embedded_broker_refused_total\{what="login"\} 4$/m);
+    expect(metrics).toMatch(/^mqtt_iot_listener_embedded_broker_refused_total\{what="oversized_packet"\} 0$/m);
 
     const attic = await device(port, 'sensor-attic', ATTIC_PW, 'attic-1'); // scrypt hash in the file
     await attic.publishAsync('ECCTempHum', payload('ATTIC01', 68.2), { qos: 1 });

@@ -3,7 +3,8 @@
 // changed), commit, close. Python's sqlite3 defaults are kept: rollback journal (DELETE) and
 // synchronous=FULL. Values are taken by position, as the original did. The handler is synchronous
 // like paho's on_message, so while it works the socket is not read and the broker queues or
-// drops (QoS 0) what it cannot deliver.
+// drops (QoS 0) what it cannot deliver. Its start-up creates the tables and the sensorName index when
+// missing, as the original's did, so it also runs on a database our listener created.
 import Database from 'better-sqlite3';
 import { connectBench } from './connect.js';
 import { ensureSchema } from '../../src/store/schema.js';
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
   init.pragma('journal_mode = DELETE');
   init.pragma('synchronous = FULL');
   ensureSchema(init);
+  // The original's own start-up also creates its index on sensorName (our new databases have none).
+  init.exec('CREATE INDEX IF NOT EXISTS ECCTempHum_sensor_idx ON ECCTempHum (sensorName)');
   init.close();
 
   const client = await connectBench(job.port, job.clientId);

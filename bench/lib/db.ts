@@ -113,12 +113,15 @@ export interface DbCheck {
   readingBytes: number;
 }
 
-/** After the listener has stopped (database closed, WAL checkpointed): counts and sizes. */
-export function checkDatabase(file: string): DbCheck {
+/**
+ * After the listener has stopped (database closed, WAL checkpointed): counts and sizes, of the
+ * rows after `afterRowid` (those of a seeded database are left out).
+ */
+export function checkDatabase(file: string, afterRowid = 0): DbCheck {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const rows = db.prepare('SELECT COUNT(*) FROM ECCTempHum').pluck().get() as number;
-    const distinctMessages = db.prepare(`SELECT COUNT(DISTINCT ${SEQ_SQL}) FROM ECCTempHum`).pluck().get() as number;
+    const rows = db.prepare('SELECT COUNT(*) FROM ECCTempHum WHERE rowid > ?').pluck().get(afterRowid) as number;
+    const distinctMessages = db.prepare(`SELECT COUNT(DISTINCT ${SEQ_SQL}) FROM ECCTempHum WHERE rowid > ?`).pluck().get(afterRowid) as number;
     const readingBytes = db
       .prepare(
         `SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN

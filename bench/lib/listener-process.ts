@@ -9,8 +9,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(REPO_ROOT, 'bin', 'mqtt-iot-listener.js');
 
 /**
- * The node flags of the launcher's `#!/usr/bin/env -S node ...` line (the heap cap every launch
- * path uses), so the bench runs the listener exactly as it is started in production.
+ * The node flags of the launcher's `#!` line, if any (none today: the launcher caps memory itself),
+ * so the bench runs the listener exactly as it is started in production.
  */
 export const LAUNCHER_NODE_FLAGS: readonly string[] = (() => {
   const first = readFileSync(BIN, 'utf8').split('\n', 1)[0] ?? '';
@@ -26,8 +26,10 @@ export interface ListenerOptions {
   clientId: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
-  /** Extra listener flags, e.g. --http 0 --availability-topic tele/+/LWT. */
+  /** Extra listener flags, e.g. --http 0 --availability-topic tele/+/LWT --share-group bench. */
   args?: string[];
+  /** The -d value when not the SQLite file in `dir`, e.g. postgres://… */
+  db?: string;
   /** --log-level (default info; bench/debug-cost.ts compares debug). */
   logLevel?: 'info' | 'debug';
 }
@@ -58,7 +60,7 @@ export class ListenerProcess {
       BIN,
       '-b', '127.0.0.1',
       '--port', String(o.port),
-      '-d', this.dbFile,
+      '-d', o.db ?? this.dbFile,
       '-l', this.logFile,
       '--log-level', o.logLevel ?? 'info',
       '--no-console',

@@ -11,7 +11,7 @@ export function sensorName(index: number): string {
   return `BENCH${String(index).padStart(5, '0')}`;
 }
 
-function mac(index: number): string {
+export function sensorMac(index: number): string {
   return `98:F4:AB:${[index >> 16, (index >> 8) & 255, index & 255].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(':')}`;
 }
 
@@ -30,12 +30,16 @@ export function decodeSeq(temperatureF: number, humidity: number): number {
 /** The same decoding in SQL, for COUNT(DISTINCT ...) over the stored rows. */
 export const SEQ_SQL = 'CAST(ROUND((temperatureF - 50) * 100) AS INTEGER) + CAST(ROUND(relHumidityPercent * 100) AS INTEGER) * 10000';
 
+export function sensorLocation(index: number): string {
+  return LOCATIONS[index % LOCATIONS.length]!;
+}
+
 export function benchPayload(seq: number, sensors: number, publishedAtMs: number): string {
   const s = seq % sensors;
   const { temperatureF, humidity } = encodeSeq(seq);
   return (
     `field1=45.50&field2=${temperatureF}&field3=${humidity}&field4=3.91&field5=67.80&field6=-61` +
-    `&field7=${sensorName(s)}&field8=${LOCATIONS[s % LOCATIONS.length]}&field9=${mac(s)}&field10=v03.10` +
+    `&field7=${sensorName(s)}&field8=${sensorLocation(s)}&field9=${sensorMac(s)}&field10=v03.10` +
     `&t=${publishedAtMs.toFixed(3)}`
   );
 }

@@ -43,10 +43,10 @@ fi
 
 # Relative file names (e.g. the default last-notice file) resolve next to the database.
 cd "$(dirname "$LISTENER_DB")" 2>/dev/null || cd "${HOME:-/}"
-# $LISTENER_OPTIONS is split into separate flags on purpose. The heap cap (as npm start) keeps
-# RSS under ~150 MB; V8 otherwise sizes its heap by the machine's RAM.
+# $LISTENER_OPTIONS is split into separate flags on purpose. No node flags are needed: the
+# launcher keeps RSS under 120 MB itself (README, Performance).
 # shellcheck disable=SC2086
-"$LISTENER_NODE" --max-old-space-size=96 --max-semi-space-size=4 "$LISTENER_HOME/bin/mqtt-iot-listener.js" --no-console \
+"$LISTENER_NODE" "$LISTENER_HOME/bin/mqtt-iot-listener.js" --no-console \
   -b "$LISTENER_BROKER" -d "$LISTENER_DB" -l "$LISTENER_LOG" $LISTENER_OPTIONS
 code=$?
 # 4: another instance started first (two guards at the same moment): it runs, all is well.

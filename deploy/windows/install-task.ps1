@@ -50,8 +50,7 @@ $admin = ([Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdenti
 if (-not $admin) { throw 'run this from an elevated PowerShell (Run as administrator)' }
 
 # The same command line the task will run, checked first: a bad flag or file stops here (exit 2).
-# The heap cap (as npm start) keeps RSS under ~150 MB; V8 otherwise sizes its heap by the RAM.
-$commandLine = "--max-old-space-size=96 --max-semi-space-size=4 `"$bin`" $Arguments"
+$commandLine = "`"$bin`" $Arguments"
 Write-Host "checking: `"$Node`" $commandLine check-config"
 $check = Start-Process -FilePath $Node -ArgumentList "$commandLine check-config" -WorkingDirectory $DataDir -NoNewWindow -Wait -PassThru
 if ($check.ExitCode -ne 0) { throw "the flags do not work (check-config exited $($check.ExitCode)); fix them and run this again" }

@@ -4,6 +4,7 @@
 import type { AvailabilityTracker } from '../availability/availability-tracker.js';
 import type { WatchdogAlerts } from '../alerts/watchdog-alerts.js';
 import type { Config } from '../config.js';
+import type { BrokerAccessCounters } from '../mqtt/broker-access.js';
 import type { MqttListener } from '../mqtt/listener.js';
 import type { ReadingWriter } from '../store/reading-writer.js';
 import type { Watchdog } from '../watchdog.js';
@@ -17,4 +18,6 @@ export interface ListenerParts {
   readonly watchdog: Watchdog | undefined;
   readonly watchdogAlerts: WatchdogAlerts | undefined;
   readonly availabilityTracker: AvailabilityTracker | undefined;
+  /** The embedded broker (--embedded-broker), for its refusal counters. */
+  readonly embeddedBroker: { readonly counters: Readonly<BrokerAccessCounters> } | undefined;
 }

@@ -4,6 +4,7 @@
 // (cardinality). Counters mirror the listener's own totals at scrape time, so the hot path pays
 // nothing for them; only the two histograms are fed, once per commit, by the writer's observer hook.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BrokerAccessCounters } from '../mqtt/broker-access.js';
 import type { IncomingMessage } from '../store/reading-store.js';
 import { nowMicros } from '../store/time.js';
 import { databaseBytes } from './health.js';
@@ -57,6 +58,26 @@ export class ListenerMetrics {
     gauge('pending_messages', 'messages received and not yet committed (so not yet acknowledged)', () => app.readingWriter?.pending ?? 0);
     gauge('mqtt_connected', '1 while connected to the broker', () => (app.mqtt?.connected ? 1 : 0));
     gauge('database_bytes', 'database size (SQLite: main file + WAL on disk; PostgreSQL: pg_database_size, last asked)', databaseSize ?? (() => databaseBytes(app.config.dbFile)));
+    // The embedded broker's refusals, one series per kind (a fixed set of five label values).
+    const refusals: Array<[string, keyof BrokerAccessCounters]> = [
+      ['login', 'refusedLogins'],
+      ['publish', 'refusedPublishes'],
+      ['subscribe', 'refusedSubscriptions'],
+      ['connection_limit', 'refusedConnections'],
+      ['oversized_packet', 'oversizedPackets'],
+    ];
+    new Counter({
+      name: `${NS}embedded_broker_refused_total`,
+      help: 'what the embedded broker refused: logins, publishes and subscriptions not allowed, connections over the limit, oversized packets',
+      labelNames: ['what'],
+      registers: [r],
+      collect() {
+        this.reset();
+        const c = app.embeddedBroker?.counters;
+        if (!c) return;
+        for (const [what, key] of refusals) this.inc({ what }, c[key]);
+      },
+    });
     this.commitDuration = new Histogram({
       name: `${NS}commit_duration_seconds`,
       help: 'duration of one database commit (a batch of messages)',

@@ -24,15 +24,13 @@ CREATE TABLE IF NOT EXISTS qos2_incoming (packetId INTEGER PRIMARY KEY, topic TE
   payload BLOB NOT NULL, receivedMicros INTEGER NOT NULL, dup INTEGER NOT NULL, retain INTEGER NOT NULL);
 `;
 
-/** Creates whatever is missing; never alters what an existing (original) database has. */
+/**
+ * Creates whatever is missing; never alters what an existing (original) database has. New
+ * databases get no ECCTempHum_sensor_idx, the original's index on sensorName alone: the primary
+ * key (sensorName, recordWrittenUTC) already serves every lookup by sensor, and keeping a second
+ * B-tree up to date cost about a third of SQLite's insert time (README, Performance). A database
+ * that has it (created by the original) keeps it.
+ */
 export function ensureSchema(db: BetterSqlite3.Database): void {
   db.exec(CREATE);
-  // v02.10 of the original named the index sensor_idx; a second identical index would only cost space.
-  const hasSensorIndex = db
-    .prepare(
-      `SELECT 1 FROM sqlite_master WHERE type='index' AND tbl_name='ECCTempHum'
-         AND name IN ('ECCTempHum_sensor_idx','sensor_idx')`,
-    )
-    .get();
-  if (!hasSensorIndex) db.exec('CREATE INDEX ECCTempHum_sensor_idx ON ECCTempHum (sensorName)');
 }

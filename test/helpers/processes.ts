@@ -32,9 +32,8 @@ export function spawnListener(dir: string, port: number, args: string[] = []): L
   }
   const child = spawn(
     process.execPath,
-    // The heap cap every launch path documents (npm start, deploy/): V8 otherwise lets a 24 GB
-    // machine's old space grow lazily to hundreds of MB before it collects.
-    ['--max-old-space-size=96', '--max-semi-space-size=4', BIN, '-b', '127.0.0.1', '--port', String(port), '-d', join(dir, 'ECCTempHum.sqlite3'), '-l', join(dir, 'ECCMQTTIoT.log'),
+    // As every launch path documents it (npm start, deploy/): no node flags.
+    [BIN, '-b', '127.0.0.1', '--port', String(port), '-d', join(dir, 'ECCTempHum.sqlite3'), '-l', join(dir, 'ECCMQTTIoT.log'),
       '-c', join(dir, 'creds.txt'), '-m', join(dir, 'gmail.txt'), '-n', join(dir, 'notice.json'), '--no-console', '--log-level', 'info', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MQTT_USERNAME: '', MQTT_PASSWORD: '' } },
   );

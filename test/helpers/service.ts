@@ -19,8 +19,8 @@ export interface Running {
 }
 
 export function launch(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; command?: string } = { cwd: process.cwd() }): Running {
-  // The heap cap of every documented launch path (npm start, deploy/).
-  const [cmd, cmdArgs] = options.command ? [options.command, args] : [process.execPath, ['--max-old-space-size=96', '--max-semi-space-size=4', BIN, ...args]];
+  // As every documented launch path (npm start, deploy/): no node flags.
+  const [cmd, cmdArgs] = options.command ? [options.command, args] : [process.execPath, [BIN, ...args]];
   const child = spawn(cmd, cmdArgs, {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
