@@ -89,6 +89,8 @@ describe('status service and availability with PostgreSQL', () => {
     db.prepare('INSERT INTO ECCTempHumSensor VALUES (?, ?, ?, ?, ?)').run(data[0]![0], 'north', 'Roof', null, null);
     db.close();
     await pgQuery(server.url(), 'CREATE DATABASE same_test');
+    // A server in another time zone: the stored text is UTC whatever the session's TimeZone says.
+    await pgQuery(server.url(), "ALTER DATABASE same_test SET timezone = 'America/New_York'");
     const url = server.url('same_test');
     // The listener creates the schema; a first run on the empty database does that.
     const first = await startedApp(dir, broker.port, { dbFile: url, clientId: 'pg-same-0', logFile: join(dir, 'first.log') }, cleanups, { http: localHttp() });

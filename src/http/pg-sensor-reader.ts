@@ -18,8 +18,10 @@ const PAGE = 5000;
 
 function bucketSql(fields: readonly BucketField[]): string {
   const aggregates = fields.map((f) => `, MIN("${f}") AS "${f}_min", MAX("${f}") AS "${f}_max", AVG("${f}")::float8 AS "${f}_mean"`).join('');
-  // Whole seconds of the stored UTC text, as SQLite's unixepoch(); floor() keeps buckets integral.
-  const epoch = `floor(extract(epoch FROM to_timestamp("recordWrittenUTC", 'YYYY-MM-DD HH24:MI:SS')))::bigint`;
+  // Whole seconds of the stored UTC text, as SQLite's unixepoch(). A timestamp WITHOUT time zone:
+  // its epoch ignores the session's TimeZone (to_timestamp() would read the text as local time),
+  // and the cast is cheaper than to_timestamp()'s format parsing.
+  const epoch = `extract(epoch FROM left("recordWrittenUTC", 19)::timestamp)::bigint`;
   return `SELECT ((${epoch} - $4::bigint) / $5::bigint)::int AS bucket, COUNT(*)::int AS count${aggregates} ${RANGE_WHERE} GROUP BY 1 ORDER BY 1`;
 }
 
