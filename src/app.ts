@@ -10,6 +10,7 @@ import { lastReadingPerSensor, lastReadingPerSensorPg } from './alerts/sensor-se
 import { alertsRoutes } from './alerts/alerts-route.js';
 import { WatchdogAlerts } from './alerts/watchdog-alerts.js';
 import { AvailabilityTracker } from './availability/availability-tracker.js';
+import { PgAvailability } from './availability/pg-availability.js';
 import { HttpService } from './http/http-service.js';
 import { WebPage } from './http/static.js';
 import type { MailCredentials } from './alerts/mail-account.js';
@@ -140,10 +141,6 @@ export class ListenerApp {
     const storeLog = this.logger.child('store');
     try {
       let backend: ReadingStore | PgReadingStore;
-      if (c.postgresUrl !== undefined && (c.http || (c.availabilityTopics ?? []).length > 0)) {
-        // The status service and availability read and write through SQLite for now.
-        throw new ConfigError('--http and --availability-topic are not available with -d postgres://… yet; query PostgreSQL directly');
-      }
       if (c.postgresUrl !== undefined) {
         this.pgStore = new PgReadingStore({ url: c.postgresUrl, clientId: c.clientId, log: storeLog });
         await this.openPostgres(this.pgStore, storeLog);
@@ -196,6 +193,10 @@ export class ListenerApp {
         this.archiver.start();
         this.availability = new AvailabilityTracker({ filters: availabilityTopics, database: () => sqlite.database, log: this.logger.child('availability') });
         this.availability.start();
+      } else if (availabilityTopics.length > 0) {
+        // PostgreSQL: its own connection; its table beside the readings.
+        this.availability = new AvailabilityTracker({ filters: availabilityTopics, storage: new PgAvailability(c.postgresUrl!, storeLog), log: this.logger.child('availability') });
+        await this.availability.start();
       }
       await this.startSensorAlerts();
 
@@ -435,7 +436,8 @@ export class ListenerApp {
       const lost = await this.writer.stop();
       if (lost > 0) this.log?.error(`${lost} message(s) could not be committed at shutdown; they were not acknowledged`);
     }
-    const lostChanges = this.availability?.stop() ?? 0;
+    const lostChanges = (await this.availability?.stop()) ?? 0;
+    await this.availability?.storage.close?.();
     if (lostChanges > 0) this.log?.error(`${lostChanges} availability change(s) could not be stored at shutdown; they were not acknowledged`);
     await this.archiver?.stop();
     await this.listener?.stop();

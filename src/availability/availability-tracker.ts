@@ -29,10 +29,29 @@ export interface DeviceAvailability {
   topic: string;
 }
 
+export interface AvailabilityRow {
+  device: string;
+  change: DeviceAvailability;
+}
+
+/**
+ * Where changes are kept. SQLite answers at once (the writer's connection); PostgreSQL
+ * (pg-availability.ts) later: write()'s promise resolves only after its transaction committed.
+ */
+export interface AvailabilityStorage {
+  /** Creates the table if missing; the latest change per device. */
+  load(): Array<{ device: string } & DeviceAvailability> | Promise<Array<{ device: string } & DeviceAvailability>>;
+  /** One transaction for all rows; throws (or rejects) when nothing was committed. */
+  write(rows: readonly AvailabilityRow[]): void | Promise<void>;
+  close?(): Promise<void>;
+}
+
 export interface AvailabilityTrackerOptions {
   filters: readonly string[];
-  /** The writer's connection (the database may be reopened: asked at every commit). */
-  database: () => BetterSqlite3.Database;
+  /** The writer's SQLite connection (the database may be reopened: asked at every commit). */
+  database?: () => BetterSqlite3.Database;
+  /** Any other storage (PostgreSQL); used instead of `database`. */
+  storage?: AvailabilityStorage;
   log: Logger;
   timers?: Timers;
   now?: () => number;
@@ -55,27 +74,31 @@ export class AvailabilityTracker {
   private scheduled = false;
   private retryTimer: unknown;
   private started = false;
-  private insert: { db: BetterSqlite3.Database; tx: (rows: readonly Pending[]) => void } | undefined;
+  private flushing: Promise<void> | undefined;
+  readonly storage: AvailabilityStorage;
   private readonly timers: Timers;
   readonly stats = { messages: 0, changes: 0, ignored: 0, failedCommits: 0 };
 
   constructor(private readonly o: AvailabilityTrackerOptions) {
     this.timers = o.timers ?? realTimers;
+    if (o.storage) this.storage = o.storage;
+    else if (o.database) this.storage = new SqliteAvailability(o.database);
+    else throw new Error('AvailabilityTracker needs a database or a storage');
   }
 
   get filters(): readonly string[] {
     return this.o.filters;
   }
 
-  /** Creates the table if needed and rebuilds every device's current state from it. */
-  start(): void {
+  /** Creates the table if needed and rebuilds every device's current state from it (SQLite: at once). */
+  start(): void | Promise<void> {
     if (this.started) return;
-    const db = this.o.database();
-    db.exec(CREATE);
-    // SQLite takes the bare columns from the row holding MAX(): the latest change per device.
-    const rows = db
-      .prepare(`SELECT device, MAX(changedUTC) AS changedUTC, state, topic FROM ${AVAILABILITY_TABLE} GROUP BY device`)
-      .all() as Array<{ device: string; changedUTC: string; state: AvailabilityState; topic: string }>;
+    const rows = this.storage.load();
+    if (rows instanceof Promise) return rows.then((r) => this.restored(r));
+    this.restored(rows);
+  }
+
+  private restored(rows: Array<{ device: string } & DeviceAvailability>): void {
     this.current.clear();
     for (const r of rows) this.current.set(r.device, { state: r.state, changedUTC: r.changedUTC, topic: r.topic });
     this.started = true;
@@ -122,16 +145,27 @@ export class AvailabilityTracker {
     return this.current;
   }
 
-  /** Commits what is queued; returns how many changes could not be stored. Idempotent. */
-  stop(): number {
+  /**
+   * Commits what is queued; returns how many changes could not be stored. Idempotent. With an
+   * asynchronous storage (PostgreSQL) the answer is a promise.
+   */
+  stop(): number | Promise<number> {
     if (this.retryTimer !== undefined) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    if (this.started && this.queue.length > 0) this.flush();
+    const inFlight = this.flushing;
+    if (inFlight) return inFlight.then(() => this.stop());
+    const last = this.started && this.queue.length > 0 ? this.flush() : undefined;
     this.started = false;
-    const lost = this.queue.length;
-    this.queue = [];
-    this.staged.clear();
-    return lost;
+    const finish = (): number => {
+      if (this.retryTimer !== undefined) this.timers.clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      const lost = this.queue.length;
+      this.queue = [];
+      this.staged.clear();
+      return lost;
+    };
+    if (last) return last.then(finish);
+    return finish();
   }
 
   private schedule(): void {
@@ -139,27 +173,51 @@ export class AvailabilityTracker {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (this.started) this.flush();
+      if (this.started && !this.flushing) void this.flush();
     });
   }
 
-  private flush(): void {
+  /** Synchronous with SQLite; with PostgreSQL a promise that settles after the commit (or failure). */
+  private flush(): void | Promise<void> {
     const batch = this.queue;
     if (batch.length === 0) return;
+    this.queue = [];
+    let written: void | Promise<void>;
     try {
-      this.statement().tx(batch);
+      written = this.storage.write(batch);
     } catch (err) {
-      this.stats.failedCommits++;
-      if (this.stats.failedCommits === 1 || this.stats.failedCommits % 10 === 0) {
-        this.o.log.error(`cannot store ${batch.length} availability change(s), not acknowledged; retrying: ${(err as Error).message}`);
-      }
-      this.retryTimer = this.timers.setTimeout(() => {
-        this.retryTimer = undefined;
-        if (this.started) this.flush();
-      }, this.o.retryMs ?? 1000);
+      this.failed(batch, err);
       return;
     }
-    this.queue = [];
+    if (!(written instanceof Promise)) {
+      this.committed(batch);
+      return;
+    }
+    const flushing = written.then(
+      () => this.committed(batch),
+      (err: unknown) => this.failed(batch, err),
+    ).finally(() => {
+      this.flushing = undefined;
+      // What arrived during the commit goes next.
+      if (this.started && this.queue.length > 0 && this.retryTimer === undefined) this.schedule();
+    });
+    this.flushing = flushing;
+    return flushing;
+  }
+
+  private failed(batch: Pending[], err: unknown): void {
+    this.queue = batch.concat(this.queue);
+    this.stats.failedCommits++;
+    if (this.stats.failedCommits === 1 || this.stats.failedCommits % 10 === 0) {
+      this.o.log.error(`cannot store ${batch.length} availability change(s), not acknowledged; retrying: ${(err as Error).message}`);
+    }
+    this.retryTimer = this.timers.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.started && !this.flushing) void this.flush();
+    }, this.o.retryMs ?? 1000);
+  }
+
+  private committed(batch: Pending[]): void {
     for (const p of batch) {
       this.current.set(p.device, p.change);
       if (this.staged.get(p.device) === p.change.state) this.staged.delete(p.device);
@@ -171,16 +229,32 @@ export class AvailabilityTracker {
       batch.length === 1 ? `availability: ${last.device} is ${last.change.state} (${last.change.topic})` : `availability: ${batch.length} change(s) stored, last ${last.device} ${last.change.state}`,
     );
   }
+}
 
-  private statement(): { tx: (rows: readonly Pending[]) => void } {
-    const db = this.o.database();
+/** The SQLite storage: the writer's connection, one transaction per flush. */
+class SqliteAvailability implements AvailabilityStorage {
+  private insert: { db: BetterSqlite3.Database; tx: (rows: readonly AvailabilityRow[]) => void } | undefined;
+
+  constructor(private readonly database: () => BetterSqlite3.Database) {}
+
+  load(): Array<{ device: string } & DeviceAvailability> {
+    const db = this.database();
+    db.exec(CREATE);
+    // SQLite takes the bare columns from the row holding MAX(): the latest change per device.
+    return db
+      .prepare(`SELECT device, MAX(changedUTC) AS changedUTC, state, topic FROM ${AVAILABILITY_TABLE} GROUP BY device`)
+      .all() as Array<{ device: string; changedUTC: string; state: AvailabilityState; topic: string }>;
+  }
+
+  write(rows: readonly AvailabilityRow[]): void {
+    const db = this.database();
     if (this.insert?.db !== db) {
       const put = db.prepare(`INSERT OR REPLACE INTO ${AVAILABILITY_TABLE} (device, changedUTC, state, topic) VALUES (?, ?, ?, ?)`);
-      const tx = db.transaction((rows: readonly Pending[]) => {
-        for (const r of rows) put.run(r.device, r.change.changedUTC, r.change.state, r.change.topic);
+      const tx = db.transaction((batch: readonly AvailabilityRow[]) => {
+        for (const r of batch) put.run(r.device, r.change.changedUTC, r.change.state, r.change.topic);
       });
       this.insert = { db, tx };
     }
-    return this.insert;
+    this.insert.tx(rows);
   }
 }

@@ -2,11 +2,12 @@
 // /api/sensors/{name} (404 "never seen" for an unknown one) and /api/sensors/{name}/readings
 // (time range, limit capped at 100 000, or min/max/mean per bucket with maxPoints, for charts).
 // The sensor list and each sensor's last reading come from LastReadings (memory, seeded from the
-// database); readings from the service's read-only connection.
+// database); readings from the service's reader (SensorReadSource: SQLite or PostgreSQL).
 // Names arrive percent-encoded and only ever reach SQL as bound parameters.
 import type { DeviceAvailability } from '../availability/availability-tracker.js';
 import { formatMicrosUTC } from '../store/time.js';
-import { BUCKET_FIELDS, type BucketField, type BucketRow, type ReadingRow, type SensorReader } from './sensor-reader.js';
+import { BUCKET_FIELDS, type BucketField, type BucketRow, type ReadingRow } from './sensor-reader.js';
+import type { SensorReadSource } from './read-source.js';
 import type { LastReadings } from './last-readings.js';
 import { celsius, isoFromStored, sensorView, type SensorView } from './sensor-view.js';
 import { badParameter, HttpError, sendJson, type Route } from './routes.js';
@@ -15,7 +16,7 @@ export const MAX_LIMIT = 100_000;
 export const MAX_POINTS = 10_000;
 
 export interface SensorApiDeps {
-  reader: SensorReader;
+  reader: SensorReadSource;
   lastReadings: LastReadings;
   /** Current availability per device (committed state), if availability topics are tracked. */
   availability?: (device: string) => DeviceAvailability | undefined;
@@ -76,7 +77,7 @@ export function sensorApiRoutes(deps: SensorApiDeps): Route[] {
     {
       method: 'GET',
       path: '/api/sensors/:name/readings',
-      handle: ({ res, params, url }) => {
+      handle: async ({ res, params, url }) => {
         const name = params['name']!;
         const q = url.searchParams;
         const fromMs = q.has('from') ? parseTime('from', q.get('from')!) : undefined;
@@ -90,23 +91,26 @@ export function sensorApiRoutes(deps: SensorApiDeps): Route[] {
         const to = toMs === undefined ? '9999' : formatMicrosUTC(toMs * 1000 + 999);
         const base = { name, from: fromMs === undefined ? null : new Date(fromMs).toISOString(), to: toMs === undefined ? null : new Date(toMs).toISOString() };
         if (maxPoints !== undefined) {
-          sendJson(res, 200, { ...base, ...bucketed(deps.reader, name, from, to, fromMs, toMs, maxPoints, fields) });
+          sendJson(res, 200, { ...base, ...(await bucketed(deps.reader, name, from, to, fromMs, toMs, maxPoints, fields)) });
           return;
         }
         const limit = Math.min(asked ?? MAX_LIMIT, MAX_LIMIT);
         const head = { ...base, limit, ...(asked !== undefined && asked > MAX_LIMIT ? { limitCapped: true, limitAsked: asked } : { limitCapped: false }) };
         // Streamed in chunks: up to 100 000 readings never sit in the (capped) heap as one string.
-        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+        // The head goes out with the first chunk: a database failing before it is still a clean 500.
         let chunk = `${JSON.stringify(head).slice(0, -1)},"readings":[`;
         let count = 0;
+        const flush = (): void => {
+          if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+          res.write(chunk);
+          chunk = '';
+        };
         // Without `from`, a limit means "the latest N" (still returned oldest first).
-        const truncated = deps.reader.eachReading(name, from, to, limit, fromMs === undefined, (row) => {
+        const truncated = await deps.reader.eachReading(name, from, to, limit, fromMs === undefined, (row) => {
           chunk += (count++ === 0 ? '' : ',') + JSON.stringify(readingJson(row));
-          if (chunk.length >= 64 * 1024) {
-            res.write(chunk);
-            chunk = '';
-          }
+          if (chunk.length >= 64 * 1024) flush();
         });
+        if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
         res.end(`${chunk}],"truncated":${truncated},"count":${count}}`);
       },
     },
@@ -140,8 +144,8 @@ function parseFields(text: string, maxPoints: number | undefined): readonly Buck
   return BUCKET_FIELDS.filter((f) => names.includes(f));
 }
 
-function bucketed(
-  reader: SensorReader,
+async function bucketed(
+  reader: SensorReadSource,
   name: string,
   from: string,
   to: string,
@@ -149,13 +153,13 @@ function bucketed(
   toMs: number | undefined,
   maxPoints: number,
   fields: readonly BucketField[],
-): Record<string, unknown> {
-  const span = reader.range(name, from, to);
+): Promise<Record<string, unknown>> {
+  const span = await reader.range(name, from, to);
   if (span.n === 0 || span.first === null || span.last === null) return { maxPoints, bucketSeconds: null, count: 0, buckets: [] };
   const start = Math.floor((fromMs ?? Date.parse(isoFromStored(span.first)!)) / 1000);
   const end = Math.floor((toMs ?? Date.parse(isoFromStored(span.last)!)) / 1000);
   const width = Math.max(1, Math.ceil((end - start + 1) / maxPoints));
-  const rows = reader.buckets(name, from, to, start, width, fields);
+  const rows = await reader.buckets(name, from, to, start, width, fields);
   return { maxPoints, bucketSeconds: width, count: span.n, buckets: rows.map((b) => bucketJson(b, start, width, fields)) };
 }
 

@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { VERSION } from '../version.js';
 import type { ListenerParts } from './listener-parts.js';
+import type { Awaitable, DatabaseInfo } from './read-source.js';
 import { sendJson, type Route } from './routes.js';
 
 /** Main file + WAL: what the database takes on disk now. */
@@ -19,13 +20,19 @@ export function databaseBytes(path: string): number {
   return total;
 }
 
-export function healthReport(app: ListenerParts, nowMs: number): { httpStatus: number; body: Record<string, unknown> } {
+/** SQLite: the file and its size on disk (no query: /health stays free while the writer commits). */
+export function sqliteDatabaseInfo(path: string): DatabaseInfo {
+  return { path, bytes: databaseBytes(path), reachable: true };
+}
+
+/** `db`: the database as its reader sees it (PostgreSQL: masked URL, pg_database_size, reachable). */
+export function healthReport(app: ListenerParts, nowMs: number, db: DatabaseInfo = sqliteDatabaseInfo(app.config.dbFile)): { httpStatus: number; body: Record<string, unknown> } {
   const c = app.config;
   const periodMs = c.timerCheckMinutes * 60_000;
   const connected = app.mqtt?.connected ?? false;
   const downSince = app.mqtt?.disconnectedSince;
   const downTooLong = !connected && downSince !== undefined && nowMs - downSince > periodMs;
-  const writable = app.readingWriter !== undefined && !app.readingWriter.failing;
+  const writable = app.readingWriter !== undefined && !app.readingWriter.failing && db.reachable;
   const last = app.activity.lastMessageAt;
   const bad = !writable || downTooLong;
   return {
@@ -38,7 +45,7 @@ export function healthReport(app: ListenerParts, nowMs: number): { httpStatus: n
         lastMessageAgeSeconds: last > 0 ? Math.max(0, Math.round((nowMs - last) / 1000)) : null,
         disconnectedSinceUTC: downSince !== undefined && !connected ? new Date(downSince).toISOString() : null,
       },
-      database: { path: c.dbFile, bytes: databaseBytes(c.dbFile), writable, pendingMessages: app.readingWriter?.pending ?? 0 },
+      database: { path: db.path, bytes: db.bytes, writable, pendingMessages: app.readingWriter?.pending ?? 0 },
       watchdog: {
         periodSeconds: periodMs / 1000,
         restarts: app.watchdog?.stats.restarts ?? 0,
@@ -49,13 +56,13 @@ export function healthReport(app: ListenerParts, nowMs: number): { httpStatus: n
   };
 }
 
-export function healthRoutes(app: ListenerParts, now: () => number = Date.now): Route[] {
+export function healthRoutes(app: ListenerParts, now: () => number = Date.now, database?: () => Awaitable<DatabaseInfo>): Route[] {
   return [
     {
       method: 'GET',
       path: '/health',
-      handle: ({ res }) => {
-        const r = healthReport(app, now());
+      handle: async ({ res }) => {
+        const r = database ? healthReport(app, now(), await database()) : healthReport(app, now());
         sendJson(res, r.httpStatus, r.body);
       },
     },

@@ -1,5 +1,5 @@
-// The status service as one part of the listener, with start()/stop(): its read-only database
-// connection, every sensor's last reading in memory (LastReadings), the route modules (health, metrics, sensor API) and the server. Other features plug
+// The status service as one part of the listener, with start()/stop(): its own database reader
+// (SQLite: a read-only connection; PostgreSQL: a small pool beside the writer's connection), every sensor's last reading in memory (LastReadings), the route modules (health, metrics, sensor API) and the server. Other features plug
 // in their own routes (addRoutes, e.g. /api/alerts) or a fallback for paths no route knows
 // (addFallback, e.g. the web page's static files).
 import type { Logger } from '../logging/types.js';
@@ -10,11 +10,12 @@ import type { ListenerParts } from './listener-parts.js';
 import { LastReadings } from './last-readings.js';
 import { ListenerMetrics } from './metrics.js';
 import type { Fallback, Route } from './routes.js';
+import { PgSensorReader } from './pg-sensor-reader.js';
 import { SensorReader } from './sensor-reader.js';
 import { StatusServer } from './status-server.js';
 
 export class HttpService {
-  private readonly reader: SensorReader;
+  private readonly reader: SensorReader | PgSensorReader;
   private readonly metrics: ListenerMetrics;
   private readonly lastReadings = new LastReadings();
   private readonly server: StatusServer;
@@ -26,8 +27,10 @@ export class HttpService {
     log: Logger,
     now: () => number = Date.now,
   ) {
-    this.reader = new SensorReader(app.config.dbFile);
-    this.metrics = new ListenerMetrics(app);
+    const pgUrl = app.config.postgresUrl;
+    const pgReader = pgUrl !== undefined ? new PgSensorReader({ url: pgUrl, log }) : undefined;
+    this.reader = pgReader ?? new SensorReader(app.config.dbFile);
+    this.metrics = new ListenerMetrics(app, pgReader ? () => pgReader.cachedBytes() : undefined);
     const tracker = (): ListenerParts['availabilityTracker'] => app.availabilityTracker;
     this.server = new StatusServer({
       host: config.host,
@@ -35,7 +38,7 @@ export class HttpService {
       ...(config.auth ? { auth: config.auth } : {}),
       log,
       routes: [
-        ...healthRoutes(app, now),
+        ...healthRoutes(app, now, pgReader ? () => pgReader.databaseInfo() : undefined),
         ...this.metrics.routes(),
         ...sensorApiRoutes({
           reader: this.reader,
@@ -74,13 +77,27 @@ export class HttpService {
   async start(): Promise<void> {
     if (this.started) return;
     this.reader.open();
-    // Seeded and attached in one synchronous step: no commit can fall between the two.
-    this.lastReadings.seed(this.reader.everyLastReading());
-    this.app.readingWriter?.commitObservers.push(this.lastReadings.observe, this.metrics.observe);
+    if (this.reader instanceof SensorReader) {
+      // Seeded and attached in one synchronous step: no commit can fall between the two.
+      this.lastReadings.seed(this.reader.everyLastReading());
+      this.app.readingWriter?.commitObservers.push(this.lastReadings.observe, this.metrics.observe);
+    } else {
+      // PostgreSQL answers later: readings committed meanwhile are noted by the observer and kept
+      // by seed (which never moves a sensor's last reading back in time).
+      this.app.readingWriter?.commitObservers.push(this.lastReadings.observe, this.metrics.observe);
+      try {
+        this.lastReadings.seed(await this.reader.everyLastReading(), true);
+      } catch (err) {
+        this.detach();
+        await this.reader.close();
+        throw err;
+      }
+    }
     try {
       await this.server.start();
     } catch (err) {
       this.detach();
+      await this.reader.close();
       throw err;
     }
     this.started = true;
@@ -90,6 +107,7 @@ export class HttpService {
   async stop(): Promise<void> {
     await this.server.stop();
     this.detach();
+    await this.reader.close();
     this.started = false;
   }
 
@@ -99,6 +117,5 @@ export class HttpService {
       const at = observers ? observers.indexOf(observe) : -1;
       if (at >= 0) observers!.splice(at, 1);
     }
-    this.reader.close();
   }
 }

@@ -20,10 +20,21 @@ export interface LastSeen {
 export class LastReadings {
   private readonly bySensor = new Map<string, LastSeen>();
 
-  /** The database's answer at start (SensorQueries.everyLastReading()). */
-  seed(rows: ReadonlyArray<LastReading & { sensorName: string; location: string | null }>): void {
-    this.bySensor.clear();
-    for (const r of rows) this.bySensor.set(r.sensorName, { micros: parseMicrosUTC(r.recordWrittenUTC), values: r, location: r.location });
+  /**
+   * The database's answer at start (SensorQueries.everyLastReading()). `keepNewer`: the answer
+   * came asynchronously (PostgreSQL) while the observer was attached; what it noted since is newer.
+   */
+  seed(rows: ReadonlyArray<LastReading & { sensorName: string; location: string | null }>, keepNewer = false): void {
+    if (!keepNewer) this.bySensor.clear();
+    for (const r of rows) {
+      const micros = parseMicrosUTC(r.recordWrittenUTC);
+      const seen = this.bySensor.get(r.sensorName);
+      if (seen !== undefined && seen.micros >= micros) {
+        if (seen.location === null) seen.location = r.location;
+        continue;
+      }
+      this.bySensor.set(r.sensorName, { micros, values: r, location: r.location });
+    }
   }
 
   /**

@@ -18,7 +18,8 @@ export class ListenerMetrics {
   private readonly commitDuration: Histogram;
   private readonly latency: Histogram;
 
-  constructor(app: ListenerParts) {
+  /** `databaseSize`: bytes the database takes (default: the SQLite file and its WAL). */
+  constructor(app: ListenerParts, databaseSize?: () => number) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
     const counter = (name: string, help: string, read: () => number): void => {
@@ -56,7 +57,7 @@ export class ListenerMetrics {
     counter('availability_changes_total', 'device availability changes stored', () => app.availabilityTracker?.stats.changes ?? 0);
     gauge('pending_messages', 'messages received and not yet committed (so not yet acknowledged)', () => app.readingWriter?.pending ?? 0);
     gauge('mqtt_connected', '1 while connected to the broker', () => (app.mqtt?.connected ? 1 : 0));
-    gauge('database_bytes', 'database size on disk (main file + WAL)', () => databaseBytes(app.config.dbFile));
+    gauge('database_bytes', 'database size (SQLite: main file + WAL on disk; PostgreSQL: pg_database_size, last asked)', databaseSize ?? (() => databaseBytes(app.config.dbFile)));
     // The embedded broker's refusals, one series per kind (a fixed set of five label values).
     const refusals: Array<[string, keyof BrokerAccessCounters]> = [
       ['login', 'refusedLogins'],

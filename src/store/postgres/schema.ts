@@ -38,3 +38,7 @@ export async function ensurePgSchema(client: pg.ClientBase): Promise<void> {
     throw err;
   }
 }
+
+/** The availability table (--availability-topic), as in SQLite; created when availability is tracked. */
+export const PG_AVAILABILITY_DDL = `CREATE TABLE IF NOT EXISTS "availability" ("device" TEXT NOT NULL, "changedUTC" TEXT NOT NULL,
+  "state" TEXT NOT NULL, "topic" TEXT NOT NULL, PRIMARY KEY ("device", "changedUTC"))`;
