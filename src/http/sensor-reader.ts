@@ -4,17 +4,10 @@
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import { READINGS_TABLE } from '../store/schema.js';
-import { SensorQueries } from '../store/sensor-queries.js';
+import { SensorQueries, type LastReading } from '../store/sensor-queries.js';
 
-export interface ReadingRow {
-  recordWrittenUTC: string;
-  temperatureF: number | null;
-  relHumidityPercent: number | null;
-  dewPointF: number | null;
-  battVoltage: number | null;
-  battPercent: number | null;
-  apRSSI: number | null;
-}
+/** One stored reading's time and values: the same shape as a sensor's last reading. */
+export type ReadingRow = LastReading;
 
 /** Columns aggregated per bucket (temperatureC is derived from temperatureF: the map is linear). */
 export const BUCKET_FIELDS = ['temperatureF', 'relHumidityPercent', 'dewPointF', 'battVoltage', 'battPercent', 'apRSSI'] as const;
