@@ -9,22 +9,17 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigError } from './config.js';
 import { inspectLock, lockFileFor } from './instance-lock.js';
 import { READINGS_TABLE, REJECTS_TABLE } from './store/schema.js';
-import { SensorQueries, tableExists } from './store/sensor-queries.js';
+import { SensorQueries, tableExists, type LastReading } from './store/sensor-queries.js';
 import { parseMicrosUTC } from './store/time.js';
 
-export interface SensorStatus {
+/** A sensor's last reading (its values as stored) with name, location, time and age. */
+export interface SensorStatus extends Omit<LastReading, 'recordWrittenUTC'> {
   sensorName: string;
   location: string | null;
   lastReadingUTC: string;
   ageSeconds: number;
   /** Present when a stale threshold was given. */
   stale?: boolean;
-  temperatureF: number | null;
-  relHumidityPercent: number | null;
-  dewPointF: number | null;
-  battVoltage: number | null;
-  battPercent: number | null;
-  apRSSI: number | null;
 }
 
 export interface DatabaseStatus {

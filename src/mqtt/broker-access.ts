@@ -5,7 +5,7 @@
 // open, as `npm start` always was (mosquitto 2's local-only default does the same).
 // Refusals are counted (for the metrics endpoint) and logged once per client id.
 import { isIP } from 'node:net';
-import type { Client, PublishPacket, Subscription } from 'aedes';
+import type { Client, PublishPacket } from 'aedes';
 import type { Logger } from '../logging/types.js';
 import type { Acl } from './broker-acl.js';
 import { sameBytes, verifyPassword, type BrokerUser } from './broker-users.js';

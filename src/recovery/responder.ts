@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Logger } from '../logging/types.js';
 import type { InboundMessage } from '../mqtt/listener.js';
+import type { LastReading } from '../store/sensor-queries.js';
 import { formatMicrosUTC } from '../store/time.js';
 import type { Timers } from '../timers.js';
 import { isoUTC, MAX_ANSWER_BYTES, MAX_ANSWER_ENTRIES, parseRequest, READINGS_KEY, type RecoveryRequest } from './messages.js';
@@ -32,15 +33,7 @@ export interface RecoveryResponderOptions {
   maxAnswerBytes?: number;
 }
 
-interface Row {
-  recordWrittenUTC: string;
-  dewPointF: number | null;
-  temperatureF: number | null;
-  relHumidityPercent: number | null;
-  battVoltage: number | null;
-  battPercent: number | null;
-  apRSSI: number | null;
-}
+type Row = LastReading;
 
 /** Answers older than this are forgotten (a request is only ever repeated soon after). */
 const KEEP_ANSWERS_DAYS = 90;
