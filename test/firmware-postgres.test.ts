@@ -2,32 +2,19 @@
 // broker: several readings from one message, parts merged into one row, NULL for what a firmware
 // lacks, ignored messages neither stored nor rejected — as with SQLite.
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAedes, type TestBroker } from './helpers/brokers.js';
-import { pgQuery, PostgresServer } from './helpers/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { pgQuery, postgresAndAedes } from './helpers/postgres.js';
 import { startedApp, tempDir, waitFor } from './helpers/util.js';
 
-let server: PostgresServer;
-let broker: TestBroker;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
-beforeAll(async () => {
-  server = new PostgresServer({ fsync: false });
-  await server.start();
-  broker = await startAedes();
-});
-
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-  await broker?.stop();
-  await server?.destroy();
-});
+const rig = postgresAndAedes(cleanups);
 
 describe('firmware readings in PostgreSQL', () => {
   it('stores Tasmota multi-sensor, Zigbee2MQTT and merged Shelly gen 1 readings; ignores bridge messages', async () => {
-    const url = server.url();
-    const app = await startedApp(tempDir('pg-fw-'), broker.port, { dbFile: url, clientId: 'pg-fw', topics: ['tele/+/+', 'zigbee2mqtt/#', 'shellies/#'] }, cleanups);
-    const pub = await mqtt.connectAsync({ host: '127.0.0.1', port: broker.port, clientId: 'pg-fw-pub' });
+    const url = rig.server.url();
+    const app = await startedApp(tempDir('pg-fw-'), rig.broker.port, { dbFile: url, clientId: 'pg-fw', topics: ['tele/+/+', 'zigbee2mqtt/#', 'shellies/#'] }, cleanups);
+    const pub = await mqtt.connectAsync({ host: '127.0.0.1', port: rig.broker.port, clientId: 'pg-fw-pub' });
     cleanups.push(() => pub.endAsync());
     await pub.publishAsync('tele/boiler/SENSOR', '{"DS18B20-1":{"Temperature":13.3},"DS18B20-2":{"Temperature":13.6},"TempUnit":"C"}', { qos: 1 });
     await pub.publishAsync('zigbee2mqtt/0x00158d00036c1821', '{"temperature":22.75,"humidity":55.43,"battery":86,"voltage":2985,"linkquality":97}', { qos: 1 });

@@ -6,31 +6,18 @@
 import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ListenerApp } from '../src/app.js';
 import { ensureSchema } from '../src/store/schema.js';
 import { formatMicrosUTC } from '../src/store/time.js';
-import { startAedes, type TestBroker } from './helpers/brokers.js';
 import { getJson, localHttp } from './helpers/http.js';
-import { pgQuery, PostgresServer } from './helpers/postgres.js';
+import { pgQuery, postgresAndAedes } from './helpers/postgres.js';
 import { payload, publisher, startedApp, tempDir, waitFor } from './helpers/util.js';
 
-let server: PostgresServer;
-let broker: TestBroker;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 const texts: string[] = [];
 
-beforeAll(async () => {
-  server = new PostgresServer({ fsync: false });
-  await server.start();
-  broker = await startAedes();
-}, 120_000);
-
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-  await broker?.stop();
-  await server?.destroy();
-});
+const rig = postgresAndAedes(cleanups);
 
 interface Sensor {
   name: string;
@@ -88,12 +75,12 @@ describe('status service and availability with PostgreSQL', () => {
     db.transaction(() => data.forEach((r) => insert.run(...r)))();
     db.prepare('INSERT INTO ECCTempHumSensor VALUES (?, ?, ?, ?, ?)').run(data[0]![0], 'north', 'Roof', null, null);
     db.close();
-    await pgQuery(server.url(), 'CREATE DATABASE same_test');
+    await pgQuery(rig.server.url(), 'CREATE DATABASE same_test');
     // A server in another time zone: the stored text is UTC whatever the session's TimeZone says.
-    await pgQuery(server.url(), "ALTER DATABASE same_test SET timezone = 'America/New_York'");
-    const url = server.url('same_test');
+    await pgQuery(rig.server.url(), "ALTER DATABASE same_test SET timezone = 'America/New_York'");
+    const url = rig.server.url('same_test');
     // The listener creates the schema; a first run on the empty database does that.
-    const first = await startedApp(dir, broker.port, { dbFile: url, clientId: 'pg-same-0', logFile: join(dir, 'first.log') }, cleanups, { http: localHttp() });
+    const first = await startedApp(dir, rig.broker.port, { dbFile: url, clientId: 'pg-same-0', logFile: join(dir, 'first.log') }, cleanups, { http: localHttp() });
     await first.stop();
     const cols = ['recordWrittenUTC', 'dewPointF', 'temperatureF', 'relHumidityPercent', 'battVoltage', 'battPercent', 'apRSSI', 'sensorName'];
     const types = ['text', 'float8', 'float8', 'float8', 'float8', 'float8', 'int', 'text'];
@@ -104,8 +91,8 @@ describe('status service and availability with PostgreSQL', () => {
     );
     await pgQuery(url, 'INSERT INTO "ECCTempHumSensor" VALUES ($1, $2, $3, $4, $5)', [data[0]![0], 'north', 'Roof', null, null]);
 
-    const lite = await startedApp(dir, broker.port, { dbFile: sqliteFile, clientId: 'lite-same', logFile: join(dir, 'lite.log') }, cleanups, { http: localHttp() });
-    const pgApp = await startedApp(dir, broker.port, { dbFile: url, clientId: 'pg-same', logFile: join(dir, 'pg.log') }, cleanups, { http: localHttp() });
+    const lite = await startedApp(dir, rig.broker.port, { dbFile: sqliteFile, clientId: 'lite-same', logFile: join(dir, 'lite.log') }, cleanups, { http: localHttp() });
+    const pgApp = await startedApp(dir, rig.broker.port, { dbFile: url, clientId: 'pg-same', logFile: join(dir, 'pg.log') }, cleanups, { http: localHttp() });
     const paths = [
       '/api/sensors',
       '/api/sensors/north',
@@ -134,14 +121,14 @@ describe('status service and availability with PostgreSQL', () => {
 
   it('answers every endpoint from PostgreSQL, the same after a restart; health degraded while the server is down', async () => {
     const dir = tempDir('pg-http-');
-    await pgQuery(server.url(), 'CREATE DATABASE http_test');
-    const url = server.url('http_test');
-    const pub = await publisher(broker.port);
+    await pgQuery(rig.server.url(), 'CREATE DATABASE http_test');
+    const url = rig.server.url('http_test');
+    const pub = await publisher(rig.broker.port);
     cleanups.push(() => pub.endAsync());
     await pub.publishAsync('tele/plug1/LWT', 'Offline', { qos: 1, retain: true });
     const extra = { http: localHttp(), availabilityTopics: ['tele/+/LWT'] };
     const raw = { dbFile: url, clientId: 'pg-http' };
-    let app: ListenerApp = await startedApp(dir, broker.port, raw, cleanups, extra);
+    let app: ListenerApp = await startedApp(dir, rig.broker.port, raw, cleanups, extra);
     let base = app.httpService!.url;
 
     for (let i = 0; i < 300; i++) await pub.publishAsync('ECCTempHum', payload(`PGH${i % 3}`, 60 + i / 10), { qos: 1 });
@@ -192,19 +179,19 @@ describe('status service and availability with PostgreSQL', () => {
 
     const before = await answers(base);
     await app.stop();
-    app = await startedApp(dir, broker.port, raw, cleanups, extra);
+    app = await startedApp(dir, rig.broker.port, raw, cleanups, extra);
     base = app.httpService!.url;
     expect(await answers(base)).toEqual(before);
 
     // PostgreSQL down: degraded (503) at once, nothing acknowledged; ok again once it is back.
-    await server.stop();
+    await rig.server.stop();
     await waitFor(async () => (await get<{ status: string }>(base, '/health')).status === 503, 20_000, '503 while PostgreSQL is down');
     const down = await get<{ status: string; database: { writable: boolean } }>(base, '/health');
     expect(down.body).toMatchObject({ status: 'degraded', database: { writable: false } });
     const failing = await get(base, '/api/sensors/PGH0/readings?limit=5');
     expect(failing.status).toBe(500);
     expect((await get<Sensor[]>(base, '/api/sensors')).status).toBe(200); // from memory
-    await server.start();
+    await rig.server.start();
     await waitFor(async () => (await get<{ status: string }>(base, '/health')).status === 200, 30_000, 'ok after PostgreSQL is back');
     expect((await get<{ status: string }>(base, '/health')).body.status).toBe('ok');
     await pub.publishAsync('ECCTempHum', payload('PGH0', 99), { qos: 1 });
@@ -213,9 +200,9 @@ describe('status service and availability with PostgreSQL', () => {
     expect((await get<{ count: number }>(base, '/api/sensors/PGH0/readings')).body.count).toBe(101);
 
     await app.stop();
-    for (const t of texts) expect(t).not.toContain(server.password);
+    for (const t of texts) expect(t).not.toContain(rig.server.password);
     const log = readFileSync(join(dir, 'test.log'), 'utf8');
-    expect(log).not.toContain(server.password);
+    expect(log).not.toContain(rig.server.password);
     expect(log).toContain('availability: plug1 is online');
   }, 180_000);
 });

@@ -8,35 +8,23 @@ import { gzipFileVerified } from '../src/gzip.js';
 import { BIN } from './helpers/processes.js';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, describeConfig } from '../src/config.js';
-import { freePort, startAedes, type TestBroker } from './helpers/brokers.js';
+import { freePort } from './helpers/brokers.js';
 import { readIfExists } from './helpers/service.js';
-import { pgCounts, pgQuery, PostgresServer } from './helpers/postgres.js';
+import { pgCounts, pgQuery, postgresAndAedes } from './helpers/postgres.js';
 import { payload, startedApp, tempDir, testConfig, waitFor } from './helpers/util.js';
 
-let server: PostgresServer;
-let broker: TestBroker;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
-beforeAll(async () => {
-  server = new PostgresServer({ fsync: false });
-  await server.start();
-  broker = await startAedes();
-});
-
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-  await broker?.stop();
-  await server?.destroy();
-});
+const rig = postgresAndAedes(cleanups);
 
 describe('PostgreSQL storage', () => {
   it('stores readings in the original tables (case kept), sensor rows and rejects, acknowledged after commit', async () => {
     const dir = tempDir('pg-');
-    const url = server.url();
-    const app = await startedApp(dir, broker.port, { dbFile: url, clientId: 'pg-a' }, cleanups);
-    const pub = await mqtt.connectAsync({ host: '127.0.0.1', port: broker.port, clientId: 'pg-pub-a' });
+    const url = rig.server.url();
+    const app = await startedApp(dir, rig.broker.port, { dbFile: url, clientId: 'pg-a' }, cleanups);
+    const pub = await mqtt.connectAsync({ host: '127.0.0.1', port: rig.broker.port, clientId: 'pg-pub-a' });
     for (let i = 0; i < 200; i++) await pub.publishAsync('ECCTempHum', payload(`PG${i % 5}`, 60 + i / 10), { qos: 1 });
     await pub.publishAsync('ECCTempHum', payload('PGMETA', 70, '&field8=Office&field9=98:F4:AB:DA:6E:E2&field10=v03.10'), { qos: 1 });
     await pub.publishAsync('ECCTempHum', 'field1=abc&field7=BAD', { qos: 1 });
@@ -62,22 +50,22 @@ describe('PostgreSQL storage', () => {
     expect(app.readingWriter!.totals.stored).toBe(201);
     const log = readFileSync(join(dir, 'test.log'), 'utf8');
     expect(log).toContain('(PostgreSQL)');
-    expect(log).not.toContain(server.password);
+    expect(log).not.toContain(rig.server.password);
   });
 
   it('a PostgreSQL restart in the middle of a QoS 1 stream: nothing lost, nothing stored twice, storing resumes by itself', async () => {
     const dir = tempDir('pg-restart-');
-    const url = server.url();
+    const url = rig.server.url();
     await pgQuery(url, 'CREATE DATABASE restart_test');
-    const dbUrl = server.url('restart_test');
-    const app = await startedApp(dir, broker.port, { dbFile: dbUrl, clientId: 'pg-restart' }, cleanups);
-    const pub = await mqtt.connectAsync({ host: '127.0.0.1', port: broker.port, clientId: 'pg-pub-restart', reconnectPeriod: 200 });
+    const dbUrl = rig.server.url('restart_test');
+    const app = await startedApp(dir, rig.broker.port, { dbFile: dbUrl, clientId: 'pg-restart' }, cleanups);
+    const pub = await mqtt.connectAsync({ host: '127.0.0.1', port: rig.broker.port, clientId: 'pg-pub-restart', reconnectPeriod: 200 });
     const total = 3000;
     const sent: Array<Promise<unknown>> = [];
     let restarted: Promise<void> | undefined;
     for (let i = 0; i < total; i++) {
       sent.push(pub.publishAsync('ECCTempHum', payload(`RS${i}`, 70), { qos: 1 }));
-      if (i === 1000) restarted = server.restart();
+      if (i === 1000) restarted = rig.server.restart();
       if (i % 100 === 0) await new Promise((r) => setTimeout(r, 5));
     }
     await restarted;
@@ -89,7 +77,7 @@ describe('PostgreSQL storage', () => {
     expect(app.readingWriter!.totals.failedCommits).toBeGreaterThan(0);
     const log = readFileSync(join(dir, 'test.log'), 'utf8');
     expect(log).toMatch(/database writable again/);
-    expect(log).not.toContain(server.password);
+    expect(log).not.toContain(rig.server.password);
   });
 
   it('refuses a share group with SQLite, and check-config masks the PostgreSQL password', () => {
@@ -97,9 +85,9 @@ describe('PostgreSQL storage', () => {
     expect(() => testConfig(dir, 1883, { shareGroup: 'listeners' })).toThrow(ConfigError);
     expect(() => testConfig(dir, 1883, { shareGroup: 'listeners' })).toThrow(/PostgreSQL|postgres/);
     expect(() => testConfig(dir, 1883, { dbFile: 'postgres://u:p@127.0.0.1:5432/' })).toThrow(/names no database/);
-    const config = testConfig(dir, 1883, { dbFile: server.url(), shareGroup: 'listeners' });
+    const config = testConfig(dir, 1883, { dbFile: rig.server.url(), shareGroup: 'listeners' });
     const shown = JSON.stringify(describeConfig(config));
-    expect(shown).not.toContain(server.password);
+    expect(shown).not.toContain(rig.server.password);
     expect(shown).toContain('postgres://listener:********@127.0.0.1');
   });
 });
@@ -114,7 +102,7 @@ describe('PostgreSQL unreachable at start', () => {
     const dir = tempDir('pg-wait-');
     const closed = await freePort();
     const log = join(dir, 'l.log');
-    const child = spawn(process.execPath, [BIN, '-b', '127.0.0.1', '--port', String(broker.port), '-d', `postgres://listener:Hidden-Pw-99@127.0.0.1:${closed}/x`, '-l', log, '--no-console', '--log-level', 'info'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, '-b', '127.0.0.1', '--port', String(rig.broker.port), '-d', `postgres://listener:Hidden-Pw-99@127.0.0.1:${closed}/x`, '-l', log, '--no-console', '--log-level', 'info'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -132,8 +120,8 @@ describe('PostgreSQL unreachable at start', () => {
 describe('migrate', () => {
   it('copies an original listener database and one of our archives into PostgreSQL; run twice, it adds nothing', async () => {
     const dir = tempDir('pg-migrate-');
-    await pgQuery(server.url(), 'CREATE DATABASE migrate_test');
-    const url = server.url('migrate_test');
+    await pgQuery(rig.server.url(), 'CREATE DATABASE migrate_test');
+    const url = rig.server.url('migrate_test');
     // A database as the original created it (its extra index included), 12 000 readings.
     const file = join(dir, 'ECCTempHum.sqlite3');
     const db = new Database(file);
@@ -165,23 +153,23 @@ describe('migrate', () => {
     const archive = cli(['migrate', '--from', `${file}.gz`, '--to', url]);
     expect(archive.code).toBe(0);
     expect(archive.out).toContain('readings 1 added, 12000 skipped');
-    for (const r of [first, again, archive]) expect(`${r.out}${r.err}`).not.toContain(server.password);
+    for (const r of [first, again, archive]) expect(`${r.out}${r.err}`).not.toContain(rig.server.password);
   });
 
   it('a file that is not a database, a missing file and a wrong password: exit 2 with one line, password not shown', () => {
     const dir = tempDir('pg-migrate-bad-');
     const junk = join(dir, 'junk.sqlite3');
     writeFileSync(junk, 'this is not a database at all, just text '.repeat(100));
-    const notDb = cli(['migrate', '--from', junk, '--to', server.url()]);
+    const notDb = cli(['migrate', '--from', junk, '--to', rig.server.url()]);
     expect(notDb.code).toBe(2);
     expect(notDb.err.trim().split('\n')).toHaveLength(1);
     expect(notDb.err).toMatch(/cannot read it as a listener database/);
-    const missing = cli(['migrate', '--from', join(dir, 'nope.sqlite3'), '--to', server.url()]);
+    const missing = cli(['migrate', '--from', join(dir, 'nope.sqlite3'), '--to', rig.server.url()]);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/no such file/);
     const file = join(dir, 'ok.sqlite3');
     new Database(file).exec('CREATE TABLE ECCTempHum (recordWrittenUTC TEXT, sensorName TEXT)').close();
-    const badUrl = server.url().replace(server.password, 'wrong-Secret-77');
+    const badUrl = rig.server.url().replace(rig.server.password, 'wrong-Secret-77');
     const wrongPw = cli(['migrate', '--from', file, '--to', badUrl]);
     expect(wrongPw.code).toBe(2);
     expect(wrongPw.err).toMatch(/cannot connect/);
